@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigValidationError } from './config.errors';
+import {
+  LoadstarConfig,
+  LogConfig,
+  RateLimitTier,
+  RateLimitTierName,
+  TrustProxySetting,
+} from './interfaces';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const WINDOW_UNITS_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 };
+const LOG_LEVELS: readonly LogConfig['level'][] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+const ENVIRONMENTS: readonly LoadstarConfig['env'][] = ['development', 'production', 'test'];
+
+/**
+ * Reads one variable at a time and remembers every problem, so a bad start names all of
+ * them at once instead of one per attempt.
+ */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      return this.fail(name, `must be an integer from ${min} to ${max}`, fallback);
+    }
+    return Number(value);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    return this.fail(name, 'must be true or false', fallback);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      return this.fail(name, `must be one of ${allowed.join(', ')}`, fallback);
+    }
+    return value as T;
+  }
+
+  url(name: string, protocols: readonly string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    return this.checkUrl(name, value, protocols) ? value : undefined;
+  }
+
+  urlList(name: string, protocols: readonly string[]): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    const urls = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    return urls.every((url) => this.checkUrl(name, url, protocols)) ? urls : [];
+  }
+
+  tier(name: string, fallback: string): RateLimitTier {
+    const value = this.raw(name) ?? fallback;
+    const match = /^(\d+)\/(\d*)([smh])$/.exec(value);
+    const limit = Number(match?.[1]);
+    const windowCount = match?.[2] === '' ? 1 : Number(match?.[2]);
+    if (!match || limit < 1 || windowCount < 1) {
+      return this.fail(name, 'must look like count/window, e.g. 600/1m, 10/15m or 5/30s', {
+        limit: 1,
+        ttlMs: 1_000,
+      });
+    }
+    return { limit, ttlMs: windowCount * WINDOW_UNITS_MS[match[3]] };
+  }
+
+  fail<T>(name: string, why: string, fallback: T): T {
+    this.problems.push(`${name} ${why}`);
+    return fallback;
+  }
+
+  private checkUrl(name: string, value: string, protocols: readonly string[]): boolean {
+    try {
+      if (protocols.includes(new URL(value).protocol)) return true;
+    } catch {
+      // reported below, like a URL of the wrong scheme
+    }
+    this.problems.push(`${name} must be a URL starting with ${protocols.join(' or ')}//`);
+    return false;
+  }
+}
+
+function parseTrustProxy(reader: EnvReader): TrustProxySetting {
+  const value = reader.raw('TRUST_PROXY');
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))) return entries;
+  return reader.fail(
+    'TRUST_PROXY',
+    'must be false, true, a hop count or a comma-separated list of addresses/CIDRs',
+    false,
+  );
+}
+
+function parseClusterWorkers(reader: EnvReader, cores: number): number {
+  if (reader.raw('CLUSTER_WORKERS') === 'max') return cores;
+  return reader.int('CLUSTER_WORKERS', 0, 0, 64);
+}
+
+/**
+ * Parses and validates the whole configuration from environment variables (contract §1).
+ * Usable before dependency injection (bootstrap, `ormconfig.ts`, scripts).
+ *
+ * @throws ConfigValidationError naming every invalid variable in one line.
+ * @example const config = parseEnvironment(process.env);
+ */
+export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): LoadstarConfig {
+  const reader = new EnvReader(env);
+  const cores = availableParallelism();
+  const nodeEnv = reader.oneOf('NODE_ENV', ENVIRONMENTS, 'development');
+  const production = nodeEnv === 'production';
+
+  const databaseUrl = reader.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (production && reader.raw('DATABASE_URL') === undefined) {
+    reader.problems.push('DATABASE_URL is required when NODE_ENV=production');
+  }
+  const jwtSecret = reader.raw('JWT_SECRET');
+  if (production && jwtSecret === undefined) {
+    reader.problems.push('JWT_SECRET is required when NODE_ENV=production');
+  } else if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    reader.problems.push('JWT_SECRET must be at least 32 characters');
+  }
+
+  const poolMax = reader.int('DB_POOL_MAX', 2 * cores + 1, 1, 1_000);
+  const workerPoolSize = reader.int('WORKER_POOL_SIZE', Math.max(1, cores - 1), 1, 256);
+  const tiers: Record<RateLimitTierName, RateLimitTier> = {
+    default: reader.tier('RATE_LIMIT_DEFAULT', '600/1m'),
+    auth: reader.tier('RATE_LIMIT_AUTH', '10/15m'),
+    expensive: reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'),
+  };
+
+  const config: LoadstarConfig = {
+    env: nodeEnv,
+    version: reader.raw('npm_package_version') ?? '0.1.0',
+    http: {
+      port: reader.int('PORT', 3000, 0, 65_535),
+      host: reader.raw('HOST') ?? '0.0.0.0',
+      trustProxy: parseTrustProxy(reader),
+      bodyLimitBytes: 1_048_576,
+      shutdownTimeoutMs: reader.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    },
+    database: {
+      url: databaseUrl,
+      replicaUrls: reader.urlList('DATABASE_REPLICA_URLS', ['postgres:', 'postgresql:']),
+      poolMax,
+      poolMin: reader.int('DB_POOL_MIN', Math.min(2, poolMax), 0, poolMax),
+      poolIdleMs: reader.int('DB_POOL_IDLE_MS', 30_000, 0),
+      connectTimeoutMs: reader.int('DB_CONNECT_TIMEOUT_MS', 2_000, 1),
+      statementTimeoutMs: reader.int('DB_STATEMENT_TIMEOUT_MS', 5_000, 1),
+      poolMaxUses: reader.int('DB_POOL_MAX_USES', 7_500, 1),
+      embeddedDataDir: resolve(cwd, '.data', 'postgres'),
+      migrationsRun: !production,
+    },
+    redis: { url: reader.url('REDIS_URL', ['redis:', 'rediss:']) },
+    cache: { defaultTtlS: reader.int('CACHE_TTL_S', 300, 1, 31_536_000) },
+    rateLimit: { tiers, failOpen: reader.bool('RATE_LIMIT_FAIL_OPEN', true) },
+    cluster: { workers: parseClusterWorkers(reader, cores) },
+    workerPool: {
+      size: workerPoolSize,
+      maxQueue: reader.int('WORKER_POOL_MAX_QUEUE', 64 * workerPoolSize, 0),
+    },
+    log: {
+      level: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+      slowRequestMs: reader.int('LOG_SLOW_REQUEST_MS', 500, 0),
+      pretty: nodeEnv === 'development',
+    },
+    auth: {
+      jwtSecret: jwtSecret ?? randomBytes(48).toString('base64url'),
+      jwtSecretGenerated: jwtSecret === undefined,
+      jwtTtlS: reader.int('JWT_TTL_S', 3_600, 1, 31_536_000),
+    },
+  };
+
+  if (reader.problems.length > 0) throw new ConfigValidationError(reader.problems);
+  return config;
+}

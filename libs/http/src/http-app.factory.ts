@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { LogLevel, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { LoadstarConfig } from '@app/config';
+import { HttpErrorFilter } from './http-error.filter';
+import { REQUEST_ID_HEADER, SANE_REQUEST_ID } from './http.constants';
+
+/** Echoes a sane incoming request id, otherwise makes a new UUID (contract, cross-cutting). */
+export function requestIdFor(request: IncomingMessage): string {
+  const incoming = request.headers[REQUEST_ID_HEADER];
+  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** Load balancers commonly close idle connections after 60 s; ours must outlive theirs. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * Nest's pipe with `transform: true` also converts route and query primitives with `Number()`,
+ * which accepts `0x10`, `1e3` and ` 7 `; loadstar parses those strictly instead (`ParseIdPipe`,
+ * `@Type`-less DTO transforms), so primitives are passed through untouched.
+ */
+class StrictValidationPipe extends ValidationPipe {
+  protected override transformPrimitive(value: unknown): unknown {
+    return value;
+  }
+}
+
+/**
+ * Unknown fields, missing fields and wrong types are `400`s; bodies are turned into DTO
+ * instances so services never see a raw object.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new StrictValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    validationError: { target: false, value: false },
+  });
+}
+
+const NEST_LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+const NEST_LEVEL_COUNT: Record<LoadstarConfig['log']['level'], number> = {
+  silent: 0,
+  fatal: 1,
+  error: 2,
+  warn: 3,
+  info: 4,
+  debug: 5,
+  trace: 6,
+};
+
+function setupOpenApi(app: NestFastifyApplication, config: LoadstarConfig): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('loadstar')
+      .setDescription('The loadstar HTTP API (see contract.md)')
+      .setVersion(config.version)
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * Builds the Nest application on Fastify exactly as production runs it (request ids, error
+ * shape, validation, body limit, proxy trust, timeouts, OpenAPI at `/docs`). `main.ts` and the
+ * e2e tests both start the app through here, so tests exercise what ships.
+ */
+export async function createHttpApp(
+  rootModule: Parameters<typeof NestFactory.create>[0],
+  config: LoadstarConfig,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    logger: false,
+    requestIdHeader: false,
+    genReqId: requestIdFor,
+    trustProxy: config.http.trustProxy,
+    bodyLimit: config.http.bodyLimitBytes,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const fastify = adapter.getInstance();
+  fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
+    abortOnError: false,
+    logger: NEST_LOG_LEVELS.slice(0, NEST_LEVEL_COUNT[config.log.level]),
+  });
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  setupOpenApi(app, config);
+  return app;
+}

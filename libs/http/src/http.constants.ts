@@ -1,0 +1,11 @@
+/** Header carrying the request id in both directions (contract, cross-cutting). */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** An incoming request id is echoed only when it matches this (a sane token ≤ 128 chars). */
+export const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** Largest id PostgreSQL's `integer` keys can hold; larger ids cannot exist. */
+export const MAX_ENTITY_ID = 2_147_483_647;
+
+/** Seconds a client should wait before retrying a 503 caused by an unavailable dependency. */
+export const UNAVAILABLE_RETRY_AFTER_S = 1;

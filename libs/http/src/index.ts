@@ -1,0 +1,5 @@
+export { createHttpApp, createValidationPipe, requestIdFor } from './http-app.factory';
+export { HttpErrorFilter } from './http-error.filter';
+export { toErrorResponse, ErrorBody, ErrorResponse } from './http.errors';
+export { ParseIdPipe, parseIdList, toStrictInteger } from './parse-id.pipe';
+export { MAX_ENTITY_ID, REQUEST_ID_HEADER } from './http.constants';

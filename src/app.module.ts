@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { RouterModule } from '@nestjs/core';
+import { LoadstarConfig, LoadstarConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { AuthModule } from './auth/auth.module';
+import { PublicConfigModule } from './config/public-config.module';
+import { ENTITIES, MIGRATIONS } from './database/schema';
+import { FollowsModule } from './follows/follows.module';
+import { PostsModule } from './posts/posts.module';
+import { UsersModule } from './users/users.module';
+
+/** The domain modules, all served under `/api`. */
+const API_MODULES = [AuthModule, UsersModule, PostsModule, FollowsModule, PublicConfigModule];
+
+@Module({})
+export class AppModule {
+  /** @param config parsed once at bootstrap (see `parseEnvironment`). */
+  static forRoot(config: LoadstarConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoadstarConfigModule.forRoot(config),
+        DatabaseModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
+            config: configService.get('database', { infer: true }),
+            entities: ENTITIES,
+            migrations: MIGRATIONS,
+          }),
+        }),
+        ...API_MODULES,
+        RouterModule.register([{ path: 'api', children: API_MODULES }]),
+      ],
+    };
+  }
+}

@@ -1,0 +1,22 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { MeDto } from '../users/dto';
+import { AuthService } from './auth.service';
+import { AccessTokenDto, LoginDto, RegisterDto } from './dto/register.dto';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('register')
+  register(@Body() input: RegisterDto): Promise<MeDto> {
+    return this.auth.register(input);
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  login(@Body() input: LoginDto): Promise<AccessTokenDto> {
+    return this.auth.login(input);
+  }
+}

@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import type { LoadstarConfigService } from '@app/config';
+import { UsersModule } from '../users/users.module';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { PasswordHasher } from './password-hasher';
+
+/**
+ * Registration, login and access tokens. `JwtModule` is global so that `@Authenticated()`
+ * works in any feature module without importing this one (which would be circular).
+ */
+@Module({
+  imports: [
+    UsersModule,
+    JwtModule.registerAsync({
+      global: true,
+      inject: [ConfigService],
+      useFactory: (config: LoadstarConfigService) => {
+        const auth = config.get('auth', { infer: true });
+        return {
+          secret: auth.jwtSecret,
+          signOptions: { algorithm: 'HS256', expiresIn: auth.jwtTtlS },
+          verifyOptions: { algorithms: ['HS256'] },
+        };
+      },
+    }),
+  ],
+  controllers: [AuthController],
+  providers: [AuthService, PasswordHasher],
+})
+export class AuthModule {}

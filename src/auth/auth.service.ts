@@ -1,0 +1,48 @@
+import { ConflictException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import type { LoadstarConfig } from '@app/config';
+import { MeDto } from '../users/dto';
+import { EmailTakenError, UsersRepository } from '../users/users.repository';
+import { AccessTokenClaims } from './authenticated-user';
+import { AccessTokenDto, LoginDto, RegisterDto } from './dto/register.dto';
+import { PasswordHasher } from './password-hasher';
+
+@Injectable()
+export class AuthService {
+  private readonly tokenTtlS: number;
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly jwt: JwtService,
+    config: ConfigService<LoadstarConfig, true>,
+  ) {
+    this.tokenTtlS = config.get('auth', { infer: true }).jwtTtlS;
+  }
+
+  async register(input: RegisterDto): Promise<MeDto> {
+    const passwordHash = await this.hasher.hash(input.password);
+    try {
+      return await this.users.create(input.email, passwordHash, input.name);
+    } catch (error) {
+      if (error instanceof EmailTakenError)
+        throw new ConflictException('email is already registered');
+      throw error;
+    }
+  }
+
+  async login(input: LoginDto): Promise<AccessTokenDto> {
+    const credentials = await this.users.findCredentials(input.email);
+    const valid = credentials
+      ? await this.hasher.verify(input.password, credentials.passwordHash)
+      : await this.hasher.verifyDecoy(input.password);
+    if (!credentials || !valid) throw new UnauthorizedException('wrong email or password');
+    const claims: AccessTokenClaims = { sub: String(credentials.id) };
+    return {
+      accessToken: await this.jwt.signAsync(claims),
+      tokenType: 'Bearer',
+      expiresIn: this.tokenTtlS,
+    };
+  }
+}

@@ -1,0 +1,10 @@
+/** The caller, as proven by a valid access token. */
+export interface AuthenticatedUser {
+  id: number;
+}
+
+/** Claims of loadstar's access tokens. */
+export interface AccessTokenClaims {
+  /** the user id, as a string (RFC 7519) */
+  sub: string;
+}

@@ -1,0 +1,10 @@
+import { FollowEntity } from '../follows/follow.entity';
+import { PostEntity } from '../posts/post.entity';
+import { UserEntity } from '../users/user.entity';
+import { InitialSchema1763888400000 } from './migrations/1763888400000-initial-schema';
+
+/** Every entity of the domain, for the app's and the CLI's data source alike. */
+export const ENTITIES = [UserEntity, PostEntity, FollowEntity];
+
+/** Every migration, in order. Listed explicitly so that `dist/`, ts-node and Jest agree. */
+export const MIGRATIONS = [InitialSchema1763888400000];

@@ -1,0 +1,4 @@
+export * from './create-post.dto';
+export * from './list-posts.query';
+export * from './post.dto';
+export * from './update-post.dto';

@@ -1,0 +1,64 @@
+import {
+  BadRequestException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
+import { FollowsRepository } from '../follows/follows.repository';
+import { PostsRepository } from '../posts/posts.repository';
+import { DashboardDto, MeDto, UpdateUserDto, UserDto } from './dto';
+import { UsersRepository } from './users.repository';
+
+/** Most ids `GET /api/users?ids=` answers at once. */
+export const USERS_BATCH_MAX = 100;
+const DASHBOARD_LIST_SIZE = 10;
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly posts: PostsRepository,
+    private readonly follows: FollowsRepository,
+  ) {}
+
+  async me(id: number): Promise<MeDto> {
+    const user = await this.users.findPrivate(id);
+    if (!user) throw new NotFoundException('your account no longer exists');
+    return user;
+  }
+
+  async get(id: number): Promise<UserDto> {
+    const user = await this.users.findPublic(id);
+    if (!user) throw new NotFoundException(`user ${id} not found`);
+    return user;
+  }
+
+  /** In the order asked, `null` for unknown ids. */
+  async getMany(ids: readonly number[]): Promise<(UserDto | null)[]> {
+    const found = new Map((await this.users.findManyPublic(ids)).map((user) => [user.id, user]));
+    return ids.map((id) => found.get(id) ?? null);
+  }
+
+  async update(id: number, callerId: number, changes: UpdateUserDto): Promise<MeDto> {
+    if (id !== callerId) throw new ForbiddenException('you may only change your own profile');
+    if (changes.name === undefined && changes.bio === undefined) {
+      throw new BadRequestException('nothing to change: send name and/or bio');
+    }
+    const user = await this.users.update(id, changes);
+    if (!user) throw new NotFoundException('your account no longer exists');
+    return user;
+  }
+
+  /** The parts are independent, so they are read at once on separate pool connections. */
+  async dashboard(id: number): Promise<DashboardDto> {
+    const [user, recentPosts, followerCount, followingCount, followers] = await Promise.all([
+      this.users.findPublic(id),
+      this.posts.page({ authorId: id, limit: DASHBOARD_LIST_SIZE }),
+      this.follows.countFollowers(id),
+      this.follows.countFollowing(id),
+      this.follows.followers(id, DASHBOARD_LIST_SIZE),
+    ]);
+    if (!user) throw new NotFoundException(`user ${id} not found`);
+    return { user, recentPosts, followerCount, followingCount, followers };
+  }
+}

@@ -1,0 +1,81 @@
+import { startTestApp, TestApp } from '../utils/test-app';
+
+describe('platform (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  describe('x-request-id', () => {
+    it('is on every response, errors included', async () => {
+      for (const path of ['/api/config', '/api/users/abc', '/api/nope']) {
+        const res = await t.api.get(path);
+        expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    });
+
+    it('echoes a sane incoming id, in the header and the error body', async () => {
+      const res = await t.api.get('/api/users/abc', {
+        headers: { 'x-request-id': 'trace-123.abc' },
+      });
+      expect(res.headers.get('x-request-id')).toBe('trace-123.abc');
+      expect(res.body.requestId).toBe('trace-123.abc');
+    });
+
+    it.each([
+      ['too long', 'a'.repeat(129)],
+      ['with spaces', 'a b'],
+      ['with quotes', 'a"b'],
+    ])('replaces one that is %s', async (_, id) => {
+      const res = await t.api.get('/api/config', { headers: { 'x-request-id': id } });
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  it('GET /api/config serves the public settings', async () => {
+    const res = await t.api.get('/api/config');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=3600');
+    expect(res.body).toMatchObject({
+      version: expect.any(String),
+      rateLimits: {
+        default: { limit: 600, windowSeconds: 60 },
+        auth: { limit: 10, windowSeconds: 900 },
+        expensive: { limit: 30, windowSeconds: 60 },
+      },
+      limits: { bodyMaxBytes: 1_048_576, usersBatchMax: 100, postsPageMax: 100 },
+    });
+  });
+
+  it('unknown routes are 404 in the error shape', async () => {
+    const res = await t.api.get('/api/nope/123');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: expect.any(String),
+      requestId: expect.any(String),
+    });
+  });
+
+  it('serves the OpenAPI document with every domain route', async () => {
+    const res = await t.api.get('/docs-json');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/auth/register',
+        '/api/auth/login',
+        '/api/users/me',
+        '/api/users/{id}',
+        '/api/users',
+        '/api/users/{id}/dashboard',
+        '/api/users/{id}/follow',
+        '/api/posts',
+        '/api/posts/{id}',
+        '/api/config',
+      ]),
+    );
+  });
+});

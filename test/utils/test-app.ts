@@ -1,0 +1,23 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LoadstarConfig, parseEnvironment } from '@app/config';
+import { createHttpApp } from '@app/http';
+import { AppModule } from '../../src/app.module';
+import { ApiClient } from './api-client';
+
+/** A running app on a free loopback port, built exactly as `main.ts` builds it. */
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: LoadstarConfig;
+  url: string;
+  api: ApiClient;
+  close(): Promise<void>;
+}
+
+/** @param env variables over `process.env` (e.g. a short rate-limit window). */
+export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const config = parseEnvironment({ LOG_LEVEL: 'warn', ...process.env, ...env });
+  const app = await createHttpApp(AppModule.forRoot(config), config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = await app.getUrl();
+  return { app, config, url, api: new ApiClient(url), close: () => app.close() };
+}
