@@ -1,3 +1,8 @@
+import { rm } from 'node:fs/promises';
+
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.embeddedPostgresForTests?.stop();
+  const embedded = globalThis.embeddedPostgresForTests;
+  if (!embedded) return;
+  await embedded.stop();
+  await rm(embedded.dataDirectory, { recursive: true, force: true });
 }

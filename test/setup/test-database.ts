@@ -1,5 +1,14 @@
 import { resolve } from 'node:path';
 
-/** The e2e suite's own embedded cluster, apart from the one `npm start` uses. */
-export const TEST_EMBEDDED_DATA_DIR = resolve(__dirname, '..', '..', '.data', 'postgres-test');
+/**
+ * Each zero-config run gets its own embedded cluster (about 1 s to create), so runs in
+ * parallel never stop each other's database; the teardown removes it.
+ */
+export const TEST_EMBEDDED_DATA_DIR = resolve(
+  __dirname,
+  '..',
+  '..',
+  '.data',
+  `postgres-test-${process.pid}`,
+);
 export const TEST_EMBEDDED_DATABASE = 'loadstar_test';

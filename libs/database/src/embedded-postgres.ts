@@ -49,6 +49,11 @@ export class EmbeddedPostgres {
     this.dataDir = resolve(options.dataDir);
   }
 
+  /** The data folder in use (it moves when running as root; see {@link prepareForUser}). */
+  get dataDirectory(): string {
+    return this.dataDir;
+  }
+
   /** Starts the cluster (or adopts the one already running on the folder) and returns its URL. */
   async start(): Promise<string> {
     const nativeDir = findNativeDir();

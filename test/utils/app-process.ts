@@ -1,0 +1,96 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { ApiClient } from './api-client';
+import { freePort, sleep } from './net';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/** Every process of a multi-process test signs and verifies tokens with this secret. */
+export const SHARED_TEST_JWT_SECRET = 'loadstar-e2e-shared-secret-0123456789abcdef';
+
+/** An app running in its own OS process, started by a test and stopped only by it. */
+export interface AppProcess {
+  url: string;
+  port: number;
+  pid: number;
+  api: ApiClient;
+  child: ChildProcess;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+  /** SIGTERM (or `signal`), then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
+}
+
+export interface StartAppProcessOptions {
+  /** Path polled until it answers 200. @default '/api/config' */
+  readyPath?: string;
+  /** @default 30000 */
+  timeoutMs?: number;
+  /** Entry file relative to the repo root. @default 'src/main.ts' */
+  entry?: string;
+}
+
+/**
+ * Starts `src/main.ts` (TypeScript, transpile-only) on a free loopback port with `env` over the
+ * test's environment, and waits until it is ready. Kill it with `stop()`: by pid, nothing else.
+ */
+export async function startAppProcess(
+  env: Record<string, string | undefined> = {},
+  options: StartAppProcessOptions = {},
+): Promise<AppProcess> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      '-r',
+      'tsconfig-paths/register',
+      options.entry ?? 'src/main.ts',
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        JWT_SECRET: SHARED_TEST_JWT_SECRET,
+        ...env,
+        PORT: String(port),
+        TS_NODE_PROJECT: resolve(REPO_ROOT, 'tsconfig.json'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const url = `http://127.0.0.1:${port}`;
+  const api = new ApiClient(url);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    if (hasExited) throw new Error(`app process exited before it was ready:\n${output}`);
+    const ready = await api.get(options.readyPath ?? '/api/config').catch(() => undefined);
+    if (ready?.status === 200) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`app process not ready within ${options.timeoutMs ?? 30_000} ms:\n${output}`);
+    }
+    await sleep(100);
+  }
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) => {
+    if (!hasExited) child.kill(signal);
+    const timer = setTimeout(() => !hasExited && child.kill('SIGKILL'), graceMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  return { url, port, pid: child.pid!, api, child, output: () => output, exited, stop };
+}
