@@ -15,6 +15,12 @@ const common = {
   testEnvironment: 'node',
 };
 
+/**
+ * Suites named `*.redis.e2e-spec.ts` need the shared Redis of `REDIS_URL` (several app
+ * processes on one Redis); the zero-config run has none, so they run in the server run only.
+ */
+const REDIS_SUITES = process.env.REDIS_URL ? [] : ['\\.redis\\.e2e-spec\\.ts$'];
+
 const config: Config = {
   projects: [
     {
@@ -26,6 +32,7 @@ const config: Config = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...REDIS_SUITES],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       slowTestThreshold: 20,
