@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { chmod, chown, cp, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { dirname, join, parse, resolve } from 'node:path';
@@ -115,22 +115,24 @@ export class EmbeddedPostgres {
     } else {
       const copy = join(ROOT_FALLBACK_DIR, `postgres-${await packageVersion(nativeDir)}`);
       if (!existsSync(join(copy, 'bin', 'postgres'))) {
+        // Copied aside and renamed, so processes starting at once never see half a copy.
+        const partial = `${copy}.partial-${process.pid}`;
         await mkdir(ROOT_FALLBACK_DIR, { recursive: true, mode: 0o755 });
-        await cp(nativeDir, copy, { recursive: true, verbatimSymlinks: true });
+        await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
+        await rename(partial, copy).catch(() => rm(partial, { recursive: true, force: true }));
       }
       this.binDir = join(copy, 'bin');
       moved.push(`binaries copied to ${copy}`);
     }
-    await mkdir(this.dataDir, { recursive: true });
-    if (!(await reachableBy(this.runAs, dirname(this.dataDir)))) {
+    if (!(await reachableBy(this.runAs, this.dataDir))) {
       const fallback = join(
         ROOT_FALLBACK_DIR,
         `data-${createHash('sha256').update(this.dataDir).digest('hex').slice(0, 12)}`,
       );
       moved.push(`data kept in ${fallback} instead of ${this.dataDir}`);
       this.dataDir = fallback;
-      await mkdir(this.dataDir, { recursive: true });
     }
+    await mkdir(this.dataDir, { recursive: true });
     await chown(this.dataDir, this.runAs.uid, this.runAs.gid);
     await chmod(this.dataDir, 0o700);
     if (moved.length > 0) {
