@@ -27,6 +27,8 @@ describe('parseEnvironment', () => {
       });
       expect(config.cache.defaultTtlS).toBe(300);
       expect(config.cluster.workers).toBe(0);
+      expect(config.workerPool).toMatchObject({ taskTimeoutMs: 30_000, offload: true });
+      expect(config.workerPool.maxQueue).toBe(64 * config.workerPool.size);
       expect(config.auth.jwtSecretGenerated).toBe(true);
     });
   });
@@ -77,6 +79,21 @@ describe('parseEnvironment', () => {
       expect(parseEnvironment({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
     });
 
+    it('reads the worker pool variables', () => {
+      const config = parseEnvironment({
+        WORKER_POOL_SIZE: '3',
+        WORKER_OFFLOAD: 'false',
+        WORKER_TASK_TIMEOUT_MS: '500',
+      });
+      expect(config.workerPool).toEqual({
+        size: 3,
+        maxQueue: 192,
+        taskTimeoutMs: 500,
+        offload: false,
+      });
+      expect(() => parseEnvironment({ WORKER_OFFLOAD: 'maybe' })).toThrow(/WORKER_OFFLOAD/);
+    });
+
     it('splits replica URLs and takes CLUSTER_WORKERS=max as the core count', () => {
       const config = parseEnvironment({
         DATABASE_REPLICA_URLS: 'postgres://a/db, postgres://b/db',
@@ -84,6 +101,49 @@ describe('parseEnvironment', () => {
       });
       expect(config.database.replicaUrls).toEqual(['postgres://a/db', 'postgres://b/db']);
       expect(config.cluster.workers).toBeGreaterThan(0);
+    });
+  });
+
+  describe('#http runtime', () => {
+    it('defaults to no CORS, no shutdown delay and shedding at 1 s loop delay or 90 % heap', () => {
+      expect(parseEnvironment({}).http).toMatchObject({
+        shutdownTimeoutMs: 10_000,
+        shutdownDelayMs: 0,
+        corsOrigins: false,
+        shedding: { maxEventLoopDelayMs: 1_000, maxHeapUsedRatio: 0.9 },
+      });
+    });
+
+    it.each([
+      ['*', true],
+      [
+        'https://app.example.com, http://localhost:5173',
+        ['https://app.example.com', 'http://localhost:5173'],
+      ],
+    ])('parses CORS_ORIGINS=%s', (value, expected) => {
+      expect(parseEnvironment({ CORS_ORIGINS: value }).http.corsOrigins).toEqual(expected);
+    });
+
+    it.each(['app.example.com', 'https://app.example.com/', 'https://a.example/x', '*,https://b'])(
+      'refuses CORS_ORIGINS=%s',
+      (value) => {
+        expect(() => parseEnvironment({ CORS_ORIGINS: value })).toThrow(/CORS_ORIGINS/);
+      },
+    );
+
+    it('reads the shutdown delay and the shedding thresholds', () => {
+      const { http } = parseEnvironment({
+        SHUTDOWN_DELAY_MS: '2000',
+        SHED_EVENT_LOOP_DELAY_MS: '0',
+        SHED_HEAP_USED_PERCENT: '75',
+      });
+      expect(http).toMatchObject({
+        shutdownDelayMs: 2_000,
+        shedding: { maxEventLoopDelayMs: 0, maxHeapUsedRatio: 0.75 },
+      });
+      expect(() => parseEnvironment({ SHED_HEAP_USED_PERCENT: '101' })).toThrow(
+        /SHED_HEAP_USED_PERCENT/,
+      );
     });
   });
 });

@@ -124,6 +124,26 @@ function parseTrustProxy(reader: EnvReader): TrustProxySetting {
   );
 }
 
+function parseCorsOrigins(reader: EnvReader): boolean | string[] {
+  const value = reader.raw('CORS_ORIGINS');
+  if (value === undefined) return false;
+  if (value === '*') return true;
+  const origins = value.split(',').map((entry) => entry.trim());
+  const isOrigin = (origin: string) => {
+    try {
+      return new URL(origin).origin === origin;
+    } catch {
+      return false;
+    }
+  };
+  if (origins.every(isOrigin)) return origins;
+  return reader.fail(
+    'CORS_ORIGINS',
+    'must be * or a comma-separated list of origins like https://app.example.com',
+    false,
+  );
+}
+
 function parseClusterWorkers(reader: EnvReader, cores: number): number {
   if (reader.raw('CLUSTER_WORKERS') === 'max') return cores;
   return reader.int('CLUSTER_WORKERS', 0, 0, 64);
@@ -170,6 +190,12 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       trustProxy: parseTrustProxy(reader),
       bodyLimitBytes: 1_048_576,
       shutdownTimeoutMs: reader.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+      shutdownDelayMs: reader.int('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
+      corsOrigins: parseCorsOrigins(reader),
+      shedding: {
+        maxEventLoopDelayMs: reader.int('SHED_EVENT_LOOP_DELAY_MS', 1_000, 0, 600_000),
+        maxHeapUsedRatio: reader.int('SHED_HEAP_USED_PERCENT', 90, 0, 100) / 100,
+      },
     },
     database: {
       url: databaseUrl,
@@ -190,6 +216,8 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
     workerPool: {
       size: workerPoolSize,
       maxQueue: reader.int('WORKER_POOL_MAX_QUEUE', 64 * workerPoolSize, 0),
+      taskTimeoutMs: reader.int('WORKER_TASK_TIMEOUT_MS', 30_000, 1),
+      offload: reader.bool('WORKER_OFFLOAD', true),
     },
     log: {
       level: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

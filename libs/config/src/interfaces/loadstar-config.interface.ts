@@ -21,7 +21,21 @@ export interface HttpConfig {
   trustProxy: TrustProxySetting;
   /** Largest accepted request body in bytes (the import route has its own limit). */
   bodyLimitBytes: number;
+  /** Budget for in-flight requests after SIGTERM; connections still open then are cut. */
   shutdownTimeoutMs: number;
+  /** After SIGTERM, readiness answers 503 this long before the listener closes. */
+  shutdownDelayMs: number;
+  /** Origins allowed by CORS: `false` sends no CORS headers, `true` allows any origin. */
+  corsOrigins: boolean | string[];
+  shedding: LoadSheddingConfig;
+}
+
+/** When a process answers 503 before doing any work (`@fastify/under-pressure`); 0 disables. */
+export interface LoadSheddingConfig {
+  /** Mean event-loop delay, in milliseconds, above which requests are shed. */
+  maxEventLoopDelayMs: number;
+  /** Share of V8's heap limit (0–1) above which requests are shed. */
+  maxHeapUsedRatio: number;
 }
 
 export interface DatabaseConfig {
@@ -62,6 +76,10 @@ export interface ClusterConfig {
 export interface WorkerPoolConfig {
   size: number;
   maxQueue: number;
+  /** Budget of one task, queueing included; a task over it is aborted (its thread replaced). */
+  taskTimeoutMs: number;
+  /** `false` runs tasks on the main thread instead (for side-by-side benchmarks). */
+  offload: boolean;
 }
 
 export interface LogConfig {
