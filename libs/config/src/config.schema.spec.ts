@@ -25,7 +25,13 @@ describe('parseEnvironment', () => {
           expensive: { limit: 30, ttlMs: 60_000 },
         },
       });
-      expect(config.cache.defaultTtlS).toBe(300);
+      expect(config.cache).toEqual({
+        defaultTtlS: 300,
+        l1MaxEntries: 10_000,
+        l1MaxBytes: 64 * 1_048_576,
+        l1TtlMs: 5_000,
+        redisTimeoutMs: 100,
+      });
       expect(config.cluster.workers).toBe(0);
       expect(config.workerPool).toMatchObject({ taskTimeoutMs: 30_000, offload: true });
       expect(config.workerPool.maxQueue).toBe(64 * config.workerPool.size);
@@ -59,6 +65,24 @@ describe('parseEnvironment', () => {
       expect(() => parseEnvironment({ NODE_ENV: 'production' })).toThrow(
         /DATABASE_URL is required.*JWT_SECRET is required/,
       );
+    });
+
+    it('reads the cache tuning variables and names the bad ones', () => {
+      const cache = parseEnvironment({
+        CACHE_L1_MAX_ENTRIES: '500',
+        CACHE_L1_MAX_MB: '2',
+        CACHE_L1_TTL_MS: '250',
+        CACHE_REDIS_TIMEOUT_MS: '20',
+      }).cache;
+      expect(cache).toMatchObject({
+        l1MaxEntries: 500,
+        l1MaxBytes: 2 * 1_048_576,
+        l1TtlMs: 250,
+        redisTimeoutMs: 20,
+      });
+      expect(() =>
+        parseEnvironment({ CACHE_L1_MAX_MB: '0', CACHE_REDIS_TIMEOUT_MS: '1s' }),
+      ).toThrow(/CACHE_L1_MAX_MB.*CACHE_REDIS_TIMEOUT_MS/);
     });
 
     it.each([

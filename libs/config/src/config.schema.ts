@@ -210,7 +210,13 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       migrationsRun: !production,
     },
     redis: { url: reader.url('REDIS_URL', ['redis:', 'rediss:']) },
-    cache: { defaultTtlS: reader.int('CACHE_TTL_S', 300, 1, 31_536_000) },
+    cache: {
+      defaultTtlS: reader.int('CACHE_TTL_S', 300, 1, 31_536_000),
+      l1MaxEntries: reader.int('CACHE_L1_MAX_ENTRIES', 10_000, 1, 10_000_000),
+      l1MaxBytes: reader.int('CACHE_L1_MAX_MB', 64, 1, 65_536) * 1_048_576,
+      l1TtlMs: reader.int('CACHE_L1_TTL_MS', 5_000, 1, 3_600_000),
+      redisTimeoutMs: reader.int('CACHE_REDIS_TIMEOUT_MS', 100, 1, 60_000),
+    },
     rateLimit: { tiers, failOpen: reader.bool('RATE_LIMIT_FAIL_OPEN', true) },
     cluster: { workers: parseClusterWorkers(reader, cores) },
     workerPool: {

@@ -61,6 +61,14 @@ export interface RedisConfig {
 
 export interface CacheConfig {
   defaultTtlS: number;
+  /** Most entries the in-process cache (the L1 in front of Redis) holds. */
+  l1MaxEntries: number;
+  /** Most bytes (approximately: body characters) the in-process cache holds. */
+  l1MaxBytes: number;
+  /** Longest an entry stays in the L1 when Redis is the shared tier (ms). */
+  l1TtlMs: number;
+  /** Budget of one Redis command of the cache before it counts as failed (ms). */
+  redisTimeoutMs: number;
 }
 
 export interface RateLimitConfig {
