@@ -1,8 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { RouterModule } from '@nestjs/core';
+import { APP_GUARD, RouterModule } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
 import { LoadstarConfig, LoadstarConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { RateLimitGuard, RateLimitModule } from '@app/throttler';
+import { verifyBearer } from './auth/access-token.guard';
 import { AuthModule } from './auth/auth.module';
 import { PublicConfigModule } from './config/public-config.module';
 import { ENTITIES, MIGRATIONS } from './database/schema';
@@ -29,9 +32,19 @@ export class AppModule {
             migrations: MIGRATIONS,
           }),
         }),
+        RateLimitModule.forRootAsync({
+          inject: [ConfigService, JwtService],
+          useFactory: (configService: ConfigService<LoadstarConfig, true>, jwt: JwtService) => ({
+            ...configService.get('rateLimit', { infer: true }),
+            redisUrl: configService.get('redis', { infer: true }).url,
+            clusterWorkers: configService.get('cluster', { infer: true }).workers,
+            identify: (request) => verifyBearer(jwt, request)?.id,
+          }),
+        }),
         ...API_MODULES,
         RouterModule.register([{ path: 'api', children: API_MODULES }]),
       ],
+      providers: [{ provide: APP_GUARD, useExisting: RateLimitGuard }],
     };
   }
 }

@@ -9,6 +9,32 @@ const ALGORITHMS = ['HS256' as const];
 /** Where the guard leaves the caller on the request. */
 export type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };
 
+const BEARER = 'Bearer ';
+
+/**
+ * The user a request's `Authorization: Bearer <access token>` proves, or `undefined` (no
+ * header, not a Bearer, invalid or expired token). A proven user is kept on the request, so the
+ * rate limiter (which runs before route guards) and {@link AccessTokenGuard} verify it once.
+ */
+export function verifyBearer(
+  jwt: JwtService,
+  request: RequestWithUser,
+): AuthenticatedUser | undefined {
+  if (request.user) return request.user;
+  const header = request.headers.authorization;
+  if (!header?.startsWith(BEARER)) return undefined;
+  let claims: AccessTokenClaims;
+  try {
+    claims = jwt.verify<AccessTokenClaims>(header.slice(BEARER.length), { algorithms: ALGORITHMS });
+  } catch {
+    return undefined;
+  }
+  const id = Number(claims.sub);
+  if (!Number.isSafeInteger(id) || id < 1) return undefined;
+  request.user = { id };
+  return request.user;
+}
+
 /** Requires `Authorization: Bearer <access token>`; sets `request.user`. */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
@@ -16,21 +42,10 @@ export class AccessTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RequestWithUser>();
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) {
+    if (verifyBearer(this.jwt, request)) return true;
+    if (!request.headers.authorization?.startsWith(BEARER)) {
       throw new UnauthorizedException('a Bearer access token is required');
     }
-    let claims: AccessTokenClaims;
-    try {
-      claims = this.jwt.verify<AccessTokenClaims>(header.slice(7), { algorithms: ALGORITHMS });
-    } catch {
-      throw new UnauthorizedException('the access token is invalid or expired');
-    }
-    const id = Number(claims.sub);
-    if (!Number.isSafeInteger(id) || id < 1) {
-      throw new UnauthorizedException('the access token is invalid or expired');
-    }
-    request.user = { id };
-    return true;
+    throw new UnauthorizedException('the access token is invalid or expired');
   }
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { RateLimit } from '@app/throttler';
 import { MeDto } from '../users/dto';
 import { AuthService } from './auth.service';
 import { AccessTokenDto, LoginDto, RegisterDto } from './dto/register.dto';
@@ -16,6 +17,7 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(200)
+  @RateLimit('auth', { by: ['address', 'body.email'] })
   login(@Body() input: LoginDto): Promise<AccessTokenDto> {
     return this.auth.login(input);
   }

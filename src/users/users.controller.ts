@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Header, Param, Patch, Query } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ParseIdPipe, parseIdList } from '@app/http';
+import { RateLimit } from '@app/throttler';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { DashboardDto, MeDto, UpdateUserDto, UserDto } from './dto';
@@ -40,6 +41,7 @@ export class UsersController {
   }
 
   @Get(':id/dashboard')
+  @RateLimit('expensive')
   dashboard(@Param('id', ParseIdPipe) id: number): Promise<DashboardDto> {
     return this.users.dashboard(id);
   }

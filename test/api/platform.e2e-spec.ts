@@ -1,10 +1,11 @@
+import { CONTRACT_RATE_LIMITS } from '../utils/rate-limits';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 describe('platform (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp(CONTRACT_RATE_LIMITS);
   });
   afterAll(() => t.close());
 

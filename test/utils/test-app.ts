@@ -3,6 +3,7 @@ import { LoadstarConfig, parseEnvironment } from '@app/config';
 import { createHttpApp } from '@app/http';
 import { AppModule } from '../../src/app.module';
 import { ApiClient } from './api-client';
+import { privateRateLimitKeyPrefix, RELAXED_RATE_LIMITS } from './rate-limits';
 
 /** A running app on a free loopback port, built exactly as `main.ts` builds it. */
 export interface TestApp {
@@ -13,9 +14,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** @param env variables over `process.env` (e.g. a short rate-limit window). */
+/**
+ * @param env variables over `process.env` (e.g. a short rate-limit window). Unless given, the
+ * rate limits are {@link RELAXED_RATE_LIMITS} and the limiter's keys private to this app.
+ */
 export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const config = parseEnvironment({ LOG_LEVEL: 'warn', ...process.env, ...env });
+  const config = parseEnvironment({
+    LOG_LEVEL: 'warn',
+    ...RELAXED_RATE_LIMITS,
+    RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
+    ...process.env,
+    ...env,
+  });
   const app = await createHttpApp(AppModule.forRoot(config), config);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = await app.getUrl();

@@ -19,6 +19,7 @@ describe('parseEnvironment', () => {
       });
       expect(config.rateLimit).toEqual({
         failOpen: true,
+        keyPrefix: 'loadstar:rate-limit:',
         tiers: {
           default: { limit: 600, ttlMs: 60_000 },
           auth: { limit: 10, ttlMs: 900_000 },
@@ -92,6 +93,15 @@ describe('parseEnvironment', () => {
     ])('parses the tier %s', (value, tier) => {
       expect(parseEnvironment({ RATE_LIMIT_EXPENSIVE: value }).rateLimit.tiers.expensive).toEqual(
         tier,
+      );
+    });
+
+    it('reads RATE_LIMIT_KEY_PREFIX and refuses one with spaces', () => {
+      expect(parseEnvironment({ RATE_LIMIT_KEY_PREFIX: 'app2:rl:' }).rateLimit.keyPrefix).toBe(
+        'app2:rl:',
+      );
+      expect(() => parseEnvironment({ RATE_LIMIT_KEY_PREFIX: 'a b' })).toThrow(
+        /RATE_LIMIT_KEY_PREFIX/,
       );
     });
 

@@ -144,6 +144,18 @@ function parseCorsOrigins(reader: EnvReader): boolean | string[] {
   );
 }
 
+const RATE_LIMIT_KEY_PREFIX = /^[\x21-\x7e]{1,100}$/;
+
+function parseRateLimitKeyPrefix(reader: EnvReader): string {
+  const value = reader.raw('RATE_LIMIT_KEY_PREFIX') ?? 'loadstar:rate-limit:';
+  if (RATE_LIMIT_KEY_PREFIX.test(value)) return value;
+  return reader.fail(
+    'RATE_LIMIT_KEY_PREFIX',
+    'must be 1 to 100 printable characters without spaces',
+    value,
+  );
+}
+
 function parseClusterWorkers(reader: EnvReader, cores: number): number {
   if (reader.raw('CLUSTER_WORKERS') === 'max') return cores;
   return reader.int('CLUSTER_WORKERS', 0, 0, 64);
@@ -217,7 +229,11 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       l1TtlMs: reader.int('CACHE_L1_TTL_MS', 5_000, 1, 3_600_000),
       redisTimeoutMs: reader.int('CACHE_REDIS_TIMEOUT_MS', 100, 1, 60_000),
     },
-    rateLimit: { tiers, failOpen: reader.bool('RATE_LIMIT_FAIL_OPEN', true) },
+    rateLimit: {
+      tiers,
+      failOpen: reader.bool('RATE_LIMIT_FAIL_OPEN', true),
+      keyPrefix: parseRateLimitKeyPrefix(reader),
+    },
     cluster: { workers: parseClusterWorkers(reader, cores) },
     workerPool: {
       size: workerPoolSize,

@@ -74,6 +74,8 @@ export interface CacheConfig {
 export interface RateLimitConfig {
   tiers: Record<RateLimitTierName, RateLimitTier>;
   failOpen: boolean;
+  /** Prefix of the counters' keys in Redis; apps sharing one Redis keep theirs apart with it. */
+  keyPrefix: string;
 }
 
 export interface ClusterConfig {

@@ -1,0 +1,1 @@
+export * from './throttler-module-options.interface';

@@ -1,0 +1,58 @@
+import type { RateLimitTier } from '@app/config';
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * Tells who is calling, before any route guard runs: the authenticated user's id, or
+ * `undefined` for an anonymous (or unprovable) caller, who is then keyed by address.
+ * Called on every limited request, so it must be cheap and synchronous.
+ */
+export type RateLimitIdentify = (request: FastifyRequest) => string | number | undefined;
+
+/** Options of {@link RateLimitModule}. */
+export interface RateLimitModuleOptions {
+  /**
+   * Named tiers (`count/window`), usually `config.get('rateLimit').tiers`. `default` applies to
+   * every route in {@link scope}; the others only to routes decorated with `@RateLimit(name)`.
+   */
+  tiers: Record<string, RateLimitTier>;
+  /**
+   * When the storage is unreachable or slower than {@link storageTimeoutMs}: `true` lets the
+   * request through, `false` answers `503`. Either way the failure is counted.
+   */
+  failOpen: boolean;
+  /**
+   * `redis://…` shared by every process and instance, so limits hold across all of them.
+   * Unset: counters stay in this process.
+   * @default undefined
+   */
+  redisUrl?: string;
+  /**
+   * HTTP worker processes; only used to warn at start that in-process counters would multiply
+   * every limit by this number.
+   * @default 0
+   */
+  clusterWorkers?: number;
+  /**
+   * Resolves the authenticated caller (see {@link RateLimitIdentify}).
+   * @default undefined (every caller is keyed by address)
+   * @example identify: (request) => verifyBearer(jwt, request)?.id
+   */
+  identify?: RateLimitIdentify;
+  /**
+   * Only routes whose path template starts with this are limited, so operations endpoints
+   * (`/health`, `/metrics`, `/docs`) never are.
+   * @default '/api'
+   */
+  scope?: string;
+  /**
+   * Prefix of every counter's key in the storage; apps sharing one Redis keep their counters
+   * apart with different prefixes.
+   * @default 'loadstar:rate-limit:'
+   */
+  keyPrefix?: string;
+  /**
+   * Milliseconds one storage check may take before it counts as a failure.
+   * @default 250
+   */
+  storageTimeoutMs?: number;
+}

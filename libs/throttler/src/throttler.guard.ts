@@ -1,0 +1,249 @@
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { InjectThrottlerStorage, ThrottlerException, ThrottlerStorage } from '@nestjs/throttler';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Counter } from 'prom-client';
+import { clientAddressKey } from './client-address';
+import type { RateLimitKeySource, RateLimitSelection } from './throttler.decorators';
+import {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_SCOPE,
+  DEFAULT_TIER,
+  NEST_SKIP_METADATA_PREFIX,
+  RATE_LIMIT_REJECTIONS_METRIC,
+  RATE_LIMIT_SKIP,
+  RATE_LIMIT_STORAGE_FAILURES_METRIC,
+  RATE_LIMIT_TIER,
+} from './throttler.constants';
+import { RATE_LIMIT_MODULE_OPTIONS } from './throttler.module-definition';
+import type { ThrottlerStorageRecord } from './throttler.storage';
+import { RateLimitIdentify, RateLimitModuleOptions } from './interfaces';
+
+/** One counter a request hits: a tier and the key source of its counter on this route. */
+interface Check {
+  readonly tier: string;
+  readonly limit: number;
+  readonly ttlMs: number;
+  /** `<keyPrefix><tier>:`, so a request's key costs one concatenation. */
+  readonly keyPrefix: string;
+  readonly source: 'client' | 'address' | 'body';
+  /** The body field of a `body.<field>` source. */
+  readonly field: string;
+  readonly rejections: Counter.Internal;
+}
+
+/** What the guard does on one route, worked out on its first request. */
+interface RoutePlan {
+  readonly checks: readonly Check[];
+  /** Some check is keyed by `client`, which may verify a token: done once per request. */
+  readonly needsClient: boolean;
+}
+
+const UNLIMITED: RoutePlan = { checks: [], needsClient: false };
+const BODY_SOURCE = 'body.';
+/** Longest body value used as a key: login emails are at most 254 characters. */
+const MAX_BODY_KEY_LENGTH = 254;
+
+/**
+ * The global rate-limit guard. `default` applies to every route under the scope, a tier named
+ * by `@RateLimit` on top; `@SkipRateLimit` (or Nest's `@SkipThrottle`) removes tiers.
+ *
+ * Unlike `@nestjs/throttler`'s own guard, which re-reads five metadata entries per tier and
+ * hashes each key with SHA-256 on every request, this one resolves a route's tiers once (on its
+ * first request) and then does per request: one map lookup, one key concatenation and one
+ * storage call per counter, all calls in flight together.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  private readonly logger = new Logger(RateLimitGuard.name);
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  private readonly plans = new Map<Function, RoutePlan>();
+  private readonly identify: RateLimitIdentify | undefined;
+  private readonly failOpen: boolean;
+  private readonly scope: string;
+  private readonly keyPrefix: string;
+  private storageFailing = false;
+
+  constructor(
+    @Inject(RATE_LIMIT_MODULE_OPTIONS) private readonly options: RateLimitModuleOptions,
+    @InjectThrottlerStorage() private readonly storage: ThrottlerStorage,
+    private readonly reflector: Reflector,
+    @InjectMetric(RATE_LIMIT_REJECTIONS_METRIC) private readonly rejections: Counter<'tier'>,
+    @InjectMetric(RATE_LIMIT_STORAGE_FAILURES_METRIC) private readonly storageFailures: Counter,
+  ) {
+    this.identify = options.identify;
+    this.failOpen = options.failOpen;
+    this.scope = options.scope ?? DEFAULT_SCOPE;
+    this.keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const plan = this.plans.get(context.getHandler()) ?? this.planRoute(context, request);
+    const { checks } = plan;
+    if (checks.length === 0) return true;
+
+    const client = plan.needsClient ? this.clientKey(request) : '';
+    const pending: Promise<ThrottlerStorageRecord | undefined>[] = [];
+    for (const check of checks) pending.push(this.hit(check, request, client));
+    let records: (ThrottlerStorageRecord | undefined)[];
+    try {
+      records = await Promise.all(pending);
+    } catch (error) {
+      return this.storageUnavailable(error);
+    }
+    if (this.storageFailing) this.storageRecovered();
+    this.conclude(checks, records, http.getResponse<FastifyReply>());
+    return true;
+  }
+
+  private hit(
+    check: Check,
+    request: FastifyRequest,
+    client: string,
+  ): Promise<ThrottlerStorageRecord | undefined> {
+    let key: string;
+    if (check.source === 'client') {
+      key = client;
+    } else if (check.source === 'address') {
+      key = `a:${clientAddressKey(request.ip)}`;
+    } else {
+      const value = (request.body as Record<string, unknown> | undefined)?.[check.field];
+      if (typeof value !== 'string') return Promise.resolve(undefined);
+      const normalised = value.trim().toLowerCase();
+      if (normalised === '' || normalised.length > MAX_BODY_KEY_LENGTH) {
+        return Promise.resolve(undefined);
+      }
+      key = `b:${check.field}:${normalised}`;
+    }
+    return this.storage.increment(check.keyPrefix + key, check.ttlMs, check.limit, 0, check.tier);
+  }
+
+  /** `u:<user id>` for an authenticated caller, `a:<address>` otherwise. */
+  private clientKey(request: FastifyRequest): string {
+    const user = this.identify?.(request);
+    return user === undefined ? `a:${clientAddressKey(request.ip)}` : `u:${user}`;
+  }
+
+  /**
+   * Sends the headers of the counter closest to its limit and, when any counter is over its
+   * limit, refuses with `429` and `Retry-After` (the longest wait among them).
+   */
+  private conclude(
+    checks: readonly Check[],
+    records: readonly (ThrottlerStorageRecord | undefined)[],
+    reply: FastifyReply,
+  ): void {
+    let tightest = -1;
+    let tightestRemaining = Infinity;
+    let retryAfter = 0;
+    let rejectedTier: string | undefined;
+    for (let index = 0; index < checks.length; index++) {
+      const record = records[index];
+      if (record === undefined) continue;
+      const check = checks[index];
+      const remaining = check.limit - record.totalHits;
+      if (remaining < tightestRemaining) {
+        tightest = index;
+        tightestRemaining = remaining;
+      }
+      if (record.isBlocked) {
+        retryAfter = Math.max(retryAfter, record.timeToExpire);
+        // one rejection per tier, even when several of its counters are over
+        if (rejectedTier !== check.tier) check.rejections.inc();
+        rejectedTier = check.tier;
+      }
+    }
+    if (tightest === -1) return;
+    reply.header('ratelimit-limit', checks[tightest].limit);
+    reply.header('ratelimit-remaining', Math.max(0, tightestRemaining));
+    reply.header('ratelimit-reset', records[tightest]!.timeToExpire);
+    if (retryAfter > 0) {
+      reply.header('retry-after', retryAfter);
+      throw new ThrottlerException(`Too many requests; retry in ${retryAfter} s`);
+    }
+  }
+
+  private storageUnavailable(error: unknown): boolean {
+    this.storageFailures.inc();
+    if (!this.storageFailing) {
+      this.storageFailing = true;
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn(
+        `rate-limit storage unavailable (${message}): ` +
+          (this.failOpen ? 'letting requests through unlimited' : 'answering 503'),
+      );
+    }
+    if (this.failOpen) return true;
+    throw new ServiceUnavailableException('Rate limiting is unavailable; retry shortly');
+  }
+
+  private storageRecovered(): void {
+    this.storageFailing = false;
+    this.logger.log('rate-limit storage available again: limiting resumed');
+  }
+
+  private planRoute(context: ExecutionContext, request: FastifyRequest): RoutePlan {
+    const plan = this.buildPlan(context, request.routeOptions.url);
+    this.plans.set(context.getHandler(), plan);
+    return plan;
+  }
+
+  private buildPlan(context: ExecutionContext, route: string | undefined): RoutePlan {
+    if (route === undefined || !(route === this.scope || route.startsWith(`${this.scope}/`))) {
+      return UNLIMITED;
+    }
+    const targets = [context.getHandler(), context.getClass()];
+    const skip = this.reflector.getAllAndOverride<true | string[] | undefined>(
+      RATE_LIMIT_SKIP,
+      targets,
+    );
+    if (skip === true) return UNLIMITED;
+    const selection = this.reflector.getAllAndOverride<RateLimitSelection | undefined>(
+      RATE_LIMIT_TIER,
+      targets,
+    );
+    const joined: RateLimitSelection[] = [];
+    if (selection?.tier !== DEFAULT_TIER) joined.push({ tier: DEFAULT_TIER, by: ['client'] });
+    if (selection) joined.push(selection);
+
+    const checks: Check[] = [];
+    for (const { tier, by } of joined) {
+      const skipped =
+        skip?.includes(tier) ||
+        this.reflector.getAllAndOverride<boolean | undefined>(
+          NEST_SKIP_METADATA_PREFIX + tier,
+          targets,
+        );
+      if (skipped) continue;
+      const policy = this.options.tiers[tier];
+      if (policy === undefined) {
+        throw new Error(`@RateLimit('${tier}') names a tier that is not configured`);
+      }
+      for (const source of by) checks.push(this.check(tier, policy.limit, policy.ttlMs, source));
+    }
+    return { checks, needsClient: checks.some((check) => check.source === 'client') };
+  }
+
+  private check(tier: string, limit: number, ttlMs: number, source: RateLimitKeySource): Check {
+    const body = source.startsWith(BODY_SOURCE);
+    return {
+      tier,
+      limit,
+      ttlMs,
+      keyPrefix: `${this.keyPrefix}${tier}:`,
+      source: body ? 'body' : (source as 'client' | 'address'),
+      field: body ? source.slice(BODY_SOURCE.length) : '',
+      rejections: this.rejections.labels(tier),
+    };
+  }
+}

@@ -1,0 +1,27 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Rate limits of test apps by default: suites that are not about rate limiting register and
+ * log in many users from 127.0.0.1, which the production limits rightly refuse. Short windows,
+ * so their counters leave a shared Redis at once. Suites about limits pass their own.
+ */
+export const RELAXED_RATE_LIMITS = {
+  RATE_LIMIT_DEFAULT: '1000000/1s',
+  RATE_LIMIT_AUTH: '1000000/1s',
+  RATE_LIMIT_EXPENSIVE: '1000000/1s',
+};
+
+/** Overrides that restore the built-in limits of contract §1 (600/1m, 10/15m, 30/1m). */
+export const CONTRACT_RATE_LIMITS: Record<string, undefined> = {
+  RATE_LIMIT_DEFAULT: undefined,
+  RATE_LIMIT_AUTH: undefined,
+  RATE_LIMIT_EXPENSIVE: undefined,
+};
+
+/**
+ * A `RATE_LIMIT_KEY_PREFIX` no other app uses: on the shared Redis, every test app (and every
+ * concurrent run) then counts alone. Processes meant to share limits are given the same one.
+ */
+export function privateRateLimitKeyPrefix(): string {
+  return `loadstar-test:${randomUUID()}:`;
+}
