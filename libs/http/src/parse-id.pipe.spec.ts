@@ -30,9 +30,12 @@ describe(ParseIdPipe.name, () => {
       expect(parseIdList('3,1,3', 100)).toEqual([3, 1, 3]);
     });
 
-    it.each([undefined, '', '1,,2', '1,x', '1,2,3'])('rejects %j', (value) => {
-      expect(() => parseIdList(value, 2)).toThrow(BadRequestException);
-    });
+    it.each([undefined, '', '1,,2', '1,x', '1,2,3', ['1', '2'], { $ne: '1' }])(
+      'rejects %j',
+      (value) => {
+        expect(() => parseIdList(value, 2)).toThrow(BadRequestException);
+      },
+    );
   });
 
   describe('toStrictInteger', () => {

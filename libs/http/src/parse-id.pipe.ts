@@ -28,10 +28,17 @@ export function toStrictInteger({ value }: { value: unknown }): unknown {
   return /^-?\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
 }
 
-/** Parses a comma-separated id list (`1,2,3`) of at most `max` ids; duplicates are kept. */
-export function parseIdList(value: string | undefined, max: number): number[] {
+/**
+ * Parses a comma-separated id list (`1,2,3`) of at most `max` ids; duplicates are kept.
+ * `value` is whatever the query parser made of the parameter: `?ids=1&ids=2` arrives as an
+ * array, which is refused like any other malformed list.
+ */
+export function parseIdList(value: unknown, max: number): number[] {
   if (value === undefined || value === '') {
     throw new BadRequestException('ids is required: a comma-separated list of positive integers');
+  }
+  if (typeof value !== 'string') {
+    throw new BadRequestException('ids must be given once, as a comma-separated list');
   }
   const parts = value.split(',');
   if (parts.length > max) throw new BadRequestException(`at most ${max} ids may be asked at once`);
