@@ -5,6 +5,7 @@ import { JwtService } from '@nestjs/jwt';
 import { LoadstarConfig, LoadstarConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { RateLimitGuard, RateLimitModule } from '@app/throttler';
+import { WorkerModule } from '@app/worker';
 import { verifyBearer } from './auth/access-token.guard';
 import { AuthModule } from './auth/auth.module';
 import { PublicConfigModule } from './config/public-config.module';
@@ -31,6 +32,12 @@ export class AppModule {
             entities: ENTITIES,
             migrations: MIGRATIONS,
           }),
+        }),
+        WorkerModule.forRootAsync({
+          isGlobal: true,
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService<LoadstarConfig, true>) =>
+            configService.get('workerPool', { infer: true }),
         }),
         RateLimitModule.forRootAsync({
           inject: [ConfigService, JwtService],

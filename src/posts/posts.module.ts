@@ -1,11 +1,15 @@
 import { Module } from '@nestjs/common';
+import { CsvBodyParser } from './csv-upload';
+import { PostsBulkController } from './posts-bulk.controller';
+import { PostsExportService } from './posts-export.service';
+import { PostsImportService } from './posts-import.service';
 import { PostsController } from './posts.controller';
 import { PostsRepository } from './posts.repository';
 import { PostsService } from './posts.service';
 
 @Module({
-  controllers: [PostsController],
-  providers: [PostsRepository, PostsService],
+  controllers: [PostsController, PostsBulkController],
+  providers: [PostsRepository, PostsService, PostsImportService, PostsExportService, CsvBodyParser],
   exports: [PostsRepository],
 })
 export class PostsModule {}

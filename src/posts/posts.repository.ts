@@ -1,10 +1,24 @@
+import { finished, Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { PoolClient } from 'pg';
+import QueryStream from 'pg-query-stream';
 import { DataSource, EntityManager } from 'typeorm';
 import { PostDto } from './dto';
 
 const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.title, p.body, p.version,
   to_json(p.created_at) #>> '{}' AS "createdAt", to_json(p.updated_at) #>> '{}' AS "updatedAt"`;
+
+/** Rows per round trip of the export's cursor; also what the row stream buffers at most. */
+const EXPORT_BATCH_ROWS = 200;
+/**
+ * pg's client-side `query_timeout` would cut an export after the statement timeout; a cursor
+ * read pauses while the client is slow, so an export gets this budget instead.
+ */
+const EXPORT_TIMEOUT_MS = 3_600_000;
+/** The comment names the query in `pg_stat_activity`. */
+const EXPORT_SQL = `/* loadstar:posts-export */ SELECT ${POST_COLUMNS} FROM posts p
+  WHERE ($1::integer IS NULL OR p.author_id = $1) ORDER BY p.id`;
 
 /** Fields an author may change. */
 export interface PostChanges {
@@ -70,6 +84,35 @@ export class PostsRepository {
       [id, authorId],
     )) as [unknown, number];
     return affected > 0;
+  }
+
+  /**
+   * Inserts a batch of an import (a JSON array of `[title, body]`) in file order. One
+   * statement, so one transaction: a batch that fails leaves none of its rows behind.
+   */
+  async insertBatch(authorId: number, rowsJson: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO posts (author_id, title, body)
+       SELECT $1, r.value ->> 0, r.value ->> 1
+       FROM json_array_elements($2::json) WITH ORDINALITY AS r (value, n) ORDER BY r.n`,
+      [authorId, rowsJson],
+    );
+  }
+
+  /**
+   * Every post (of `authorId` when given), oldest first, as an object stream fed by a
+   * server-side cursor ({@link EXPORT_BATCH_ROWS} rows per round trip, read only as fast as the
+   * stream is consumed; from a replica when there is one). Destroying the stream closes the
+   * cursor; the connection goes back to the pool once the stream has ended, failed or closed.
+   */
+  async streamAll(authorId: number | undefined): Promise<Readable> {
+    const runner = this.dataSource.createQueryRunner('slave');
+    const client = (await runner.connect()) as PoolClient;
+    const rows = new QueryStream(EXPORT_SQL, [authorId ?? null], { batchSize: EXPORT_BATCH_ROWS });
+    Object.assign(rows, { query_timeout: EXPORT_TIMEOUT_MS });
+    finished(rows, () => void runner.release());
+    client.query(rows);
+    return rows;
   }
 
   /** Newest first; fetches one extra row to know whether another page exists. */

@@ -1,0 +1,49 @@
+import type { ResourceLimits } from 'node:worker_threads';
+
+/** Options of {@link WorkerModule}; `WorkerPoolConfig` of `@app/config` fits as is. */
+export interface WorkerModuleOptions {
+  /**
+   * Threads of the pool, all started (and warmed) with the application.
+   * @default max(1, cores − 1) through `WORKER_POOL_SIZE`
+   */
+  size: number;
+  /**
+   * Tasks that may wait for a free thread; one more is refused with a 503 instead of growing
+   * an unbounded backlog. `0` refuses every task that finds all threads busy.
+   * @default 64 × size through `WORKER_POOL_MAX_QUEUE`
+   */
+  maxQueue: number;
+  /**
+   * Budget of one task in milliseconds, time in the queue included. A task over budget is
+   * aborted and answers 503; a running one loses its thread, which is replaced.
+   * @default 30000 through `WORKER_TASK_TIMEOUT_MS`
+   */
+  taskTimeoutMs: number;
+  /**
+   * `false` runs every task on the calling (main) thread instead of the pool, without a
+   * timeout: the same code path with the offload switched off, for side-by-side benchmarks.
+   * @default true through `WORKER_OFFLOAD`
+   */
+  offload: boolean;
+  /**
+   * V8 limits of each worker thread; a thread over them dies and its task fails.
+   * @default { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 }
+   */
+  resourceLimits?: ResourceLimits;
+  /**
+   * How long shutdown waits for running tasks before it terminates the threads.
+   * @default 10000
+   */
+  closeTimeoutMs?: number;
+}
+
+/** Per-call options of `WorkerService.run`. */
+export interface RunTaskOptions {
+  /**
+   * Cancels the task: a queued one is dropped, a running one loses its thread (so tasks must
+   * be idempotent). Pass `@DisconnectSignal()` to cancel when the client goes away.
+   */
+  signal?: AbortSignal;
+  /** Buffers moved to the thread instead of copied; unusable by the caller afterwards. */
+  transferList?: ArrayBuffer[];
+}
