@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { APP_GUARD, RouterModule } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
+import { CacheModule } from '@app/cache';
 import { LoadstarConfig, LoadstarConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { RateLimitGuard, RateLimitModule } from '@app/throttler';
@@ -38,6 +39,22 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (configService: ConfigService<LoadstarConfig, true>) =>
             configService.get('workerPool', { infer: true }),
+        }),
+        CacheModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService<LoadstarConfig, true>) => {
+            const cache = configService.get('cache', { infer: true });
+            return {
+              redisUrl: configService.get('redis', { infer: true }).url,
+              defaultTtlMs: cache.defaultTtlS * 1000,
+              l1: {
+                maxEntries: cache.l1MaxEntries,
+                maxBytes: cache.l1MaxBytes,
+                ttlMs: cache.l1TtlMs,
+              },
+              redis: { commandTimeoutMs: cache.redisTimeoutMs },
+            };
+          },
         }),
         RateLimitModule.forRootAsync({
           inject: [ConfigService, JwtService],

@@ -1,6 +1,7 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiTags } from '@nestjs/swagger';
+import { HttpCache } from '@app/cache';
 import type { LoadstarConfig } from '@app/config';
 import { POST_BODY_MAX, POST_TITLE_MAX, POSTS_PAGE_MAX } from '../posts/dto';
 import { USERS_BATCH_MAX } from '../users/users.service';
@@ -9,12 +10,12 @@ import { PublicConfigDto } from './public-config.dto';
 @ApiTags('config')
 @Controller('config')
 export class PublicConfigController {
-  /** Built once: it only changes with a restart. */
+  /** Built once and frozen: it only changes with a restart, so it is serialized and hashed once. */
   private readonly publicConfig: PublicConfigDto;
 
   constructor(config: ConfigService<LoadstarConfig, true>) {
     const { tiers } = config.get('rateLimit', { infer: true });
-    this.publicConfig = {
+    this.publicConfig = Object.freeze({
       version: config.get('version', { infer: true }),
       rateLimits: Object.fromEntries(
         Object.entries(tiers).map(([name, tier]) => [
@@ -29,11 +30,11 @@ export class PublicConfigController {
         postsPageMax: POSTS_PAGE_MAX,
         usersBatchMax: USERS_BATCH_MAX,
       },
-    };
+    });
   }
 
   @Get()
-  @Header('Cache-Control', 'public, max-age=3600')
+  @HttpCache({ visibility: 'public', maxAge: 3600 })
   get(): PublicConfigDto {
     return this.publicConfig;
   }

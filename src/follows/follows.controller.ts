@@ -8,10 +8,15 @@ import {
   Put,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { CacheEvict } from '@app/cache';
 import { ParseIdPipe } from '@app/http';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
 import { AuthenticatedUser } from '../auth/authenticated-user';
+import { DASHBOARD_CACHE_KEY, DASHBOARD_OF_CALLER } from '../users/users.cache';
 import { FolloweeMissingError, FollowsRepository } from './follows.repository';
+
+/** Both dashboards count the follow; the followee's lists the follower. */
+const FOLLOW_EVICTS = { keys: [DASHBOARD_CACHE_KEY, DASHBOARD_OF_CALLER] };
 
 @ApiTags('follows')
 @Controller('users/:id/follow')
@@ -21,6 +26,7 @@ export class FollowsController {
 
   @Put()
   @HttpCode(204)
+  @CacheEvict(FOLLOW_EVICTS)
   async follow(
     @Param('id', ParseIdPipe) id: number,
     @CurrentUser() user: AuthenticatedUser,
@@ -37,6 +43,7 @@ export class FollowsController {
 
   @Delete()
   @HttpCode(204)
+  @CacheEvict(FOLLOW_EVICTS)
   async unfollow(
     @Param('id', ParseIdPipe) id: number,
     @CurrentUser() user: AuthenticatedUser,

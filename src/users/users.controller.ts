@@ -1,10 +1,20 @@
 import { Body, Controller, Get, Header, Param, Patch, Query } from '@nestjs/common';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { CacheEvict, CachePut, Cached, HttpCache } from '@app/cache';
 import { ParseIdPipe, parseIdList } from '@app/http';
 import { RateLimit } from '@app/throttler';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { DashboardDto, MeDto, UpdateUserDto, UserDto } from './dto';
+import {
+  DASHBOARD_CACHE_KEY,
+  DASHBOARD_TTL_MS,
+  dashboardTags,
+  ME_CACHE_KEY,
+  toPublicUser,
+  USER_CACHE_KEY,
+  USER_TAG,
+} from './users.cache';
 import { USERS_BATCH_MAX, UsersService } from './users.service';
 
 @ApiTags('users')
@@ -14,24 +24,31 @@ export class UsersController {
 
   @Get('me')
   @Authenticated()
-  @Header('Cache-Control', 'private, no-cache')
+  @Cached({ key: ME_CACHE_KEY })
+  @HttpCache({ visibility: 'private', noCache: true })
   me(@CurrentUser() user: AuthenticatedUser): Promise<MeDto> {
     return this.users.me(user.id);
   }
 
   @Get()
   @ApiQuery({ name: 'ids', description: 'comma-separated ids, at most 100', example: '1,2,3' })
-  getMany(@Query('ids') ids?: string): Promise<(UserDto | null)[]> {
+  @ApiOkResponse({ type: UserDto, isArray: true, description: '`null` for unknown ids' })
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  getMany(@Query('ids') ids?: string): Promise<string> {
     return this.users.getMany(parseIdList(ids, USERS_BATCH_MAX));
   }
 
   @Get(':id')
+  @Cached({ key: USER_CACHE_KEY })
+  @HttpCache({ visibility: 'public', maxAge: 60 })
   get(@Param('id', ParseIdPipe) id: number): Promise<UserDto> {
     return this.users.get(id);
   }
 
   @Patch(':id')
   @Authenticated()
+  @CachePut({ key: ME_CACHE_KEY }, { key: USER_CACHE_KEY, value: toPublicUser })
+  @CacheEvict({ tags: [USER_TAG] })
   update(
     @Param('id', ParseIdPipe) id: number,
     @CurrentUser() user: AuthenticatedUser,
@@ -42,6 +59,7 @@ export class UsersController {
 
   @Get(':id/dashboard')
   @RateLimit('expensive')
+  @Cached({ key: DASHBOARD_CACHE_KEY, ttl: DASHBOARD_TTL_MS, tags: dashboardTags })
   dashboard(@Param('id', ParseIdPipe) id: number): Promise<DashboardDto> {
     return this.users.dashboard(id);
   }

@@ -1,0 +1,42 @@
+/**
+ * Namespace of every key of the cache in Redis (`loadstar:v1:user:42`). The version changes
+ * when the stored format does, so a deploy never reads entries written in an older format.
+ */
+export const CACHE_NAMESPACE = 'loadstar:v1';
+/** Fill locks: `loadstar:v1:lock:<key>`. */
+export const CACHE_LOCK_PREFIX = `${CACHE_NAMESPACE}:lock:`;
+/** Tag sets: `loadstar:v1:tag:<tag>` holds the keys tagged with it. */
+export const CACHE_TAG_PREFIX = `${CACHE_NAMESPACE}:tag:`;
+/** Pub/sub channel of the invalidation bus. */
+export const CACHE_INVALIDATION_CHANNEL = `${CACHE_NAMESPACE}:invalidate`;
+/** Key templates may not start with these: they would collide with locks and tag sets. */
+export const RESERVED_KEY_SEGMENTS = ['lock', 'tag'];
+
+/** Metadata of `@Cached()`. */
+export const CACHED_METADATA = 'loadstar:cache:cached';
+/** Metadata of `@CachePut()`. */
+export const CACHE_PUT_METADATA = 'loadstar:cache:put';
+/** Metadata of `@CacheEvict()`. */
+export const CACHE_EVICT_METADATA = 'loadstar:cache:evict';
+/** Metadata of `@HttpCache()`. */
+export const HTTP_CACHE_METADATA = 'loadstar:cache:http';
+
+/** `cache_operations_total{cache, result}` (contract §3). */
+export const CACHE_OPERATIONS_METRIC = 'cache_operations_total';
+
+/** Response header telling how a cached route was served: `HIT`, `MISS` or `STALE`. */
+export const CACHE_STATUS_HEADER = 'x-cache';
+
+export const DEFAULT_TTL_MS = 300_000;
+export const DEFAULT_L1_MAX_ENTRIES = 10_000;
+export const DEFAULT_L1_MAX_BYTES = 64 * 1_048_576;
+export const DEFAULT_L1_TTL_MS = 5_000;
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 100;
+export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 1_000;
+export const DEFAULT_REDIS_MAX_RECONNECT_DELAY_MS = 2_000;
+export const DEFAULT_LOCK_TTL_MS = 3_000;
+export const DEFAULT_LOCK_WAIT_MS = 1_000;
+/** How often a process waiting for another's fill looks for the value. */
+export const LOCK_POLL_MS = 15;
+/** Keys whose eviction could not reach Redis, replayed once it is back; beyond this, dropped. */
+export const MAX_PENDING_EVICTIONS = 10_000;

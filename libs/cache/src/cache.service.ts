@@ -1,0 +1,450 @@
+import { randomUUID } from 'node:crypto';
+import cluster from 'node:cluster';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Cache, createCache } from 'cache-manager';
+import { Keyv } from 'keyv';
+import {
+  DEFAULT_L1_MAX_BYTES,
+  DEFAULT_L1_MAX_ENTRIES,
+  DEFAULT_L1_TTL_MS,
+  DEFAULT_LOCK_TTL_MS,
+  DEFAULT_LOCK_WAIT_MS,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  DEFAULT_REDIS_MAX_RECONNECT_DELAY_MS,
+  DEFAULT_TTL_MS,
+  LOCK_POLL_MS,
+  MAX_PENDING_EVICTIONS,
+} from './cache.constants';
+import { cacheTally, CacheTally } from './cache.metrics';
+import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
+import { CacheModuleOptions } from './interfaces';
+import { InvalidationBus, MemoryLruStore, MemoryTagIndex, RedisTier } from './stores';
+
+/** How a read was served: from the cache, by loading, or from the cache while one refresh runs. */
+export type CacheReadStatus = 'hit' | 'miss' | 'stale';
+
+/** A value read through the cache, and how. */
+export interface CacheRead<T> {
+  value: T;
+  status: CacheReadStatus;
+}
+
+/** Options of {@link CacheService.peek}. */
+export interface CachePeekOptions {
+  /** The cache's name in metrics. @default the key's first segment */
+  cache?: string;
+  /** Within this many ms of expiry the entry is left to {@link CacheService.wrap} to refresh. */
+  refreshThreshold?: number;
+}
+
+/** Options of {@link CacheService.wrap}. */
+export interface CacheReadOptions<T> extends CachePeekOptions {
+  /** @default the module's `defaultTtlMs` */
+  ttl?: number;
+  /** Tags of a freshly loaded value, for {@link CacheService.evictTags}. */
+  tags?: (value: T) => readonly string[];
+}
+
+/** One write of {@link CacheService.setMany}. */
+export interface CacheEntry<T = unknown> {
+  key: string;
+  value: T;
+  /** @default the module's `defaultTtlMs` */
+  ttl?: number;
+}
+
+/** What readiness reports about the cache. */
+export interface CacheHealth {
+  store: 'memory' | 'redis';
+  /** Redis configured but unreachable or unsubscribed: serving from the L1 and the database. */
+  degraded: boolean;
+  redis?: 'up' | 'down';
+  invalidationBus?: 'up' | 'down';
+}
+
+/** Where reads and writes go right now. */
+interface Route {
+  cache: Cache;
+  l1: boolean;
+  l2: boolean;
+}
+
+/** What Keyv keeps for a value. */
+interface Stored<T> {
+  value: T;
+  expires?: number;
+}
+
+function cacheNameOf(key: string): string {
+  const end = key.indexOf(':');
+  return end === -1 ? key : key.slice(0, end);
+}
+
+/**
+ * loadstar's cache: cache-manager 7 tiers over Keyv stores — an in-process LRU alone, or
+ * that LRU as an L1 in front of Redis — plus what cache-manager lacks: a cross-process fill
+ * lock, an invalidation bus keeping every process's L1 coherent, tags, and degradation to the
+ * L1 and the database while Redis is away (errors counted, never thrown).
+ *
+ * Keys are plain (`user:42`); in Redis they live under `loadstar:v1:`. Values must survive
+ * JSON (Redis stores them serialized).
+ */
+@Injectable()
+export class CacheService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Cache');
+  private readonly origin = randomUUID();
+  private readonly defaultTtlMs: number;
+  private readonly lockWaitMs: number;
+  private readonly l1: MemoryLruStore;
+  private readonly localTags = new MemoryTagIndex();
+  private readonly redis?: RedisTier;
+  private readonly bus?: InvalidationBus;
+  private readonly local: Route;
+  private readonly tiered?: Route;
+  private readonly remote?: Route;
+  private readonly pendingKeys = new Set<string>();
+  private readonly pendingTags = new Set<string>();
+  private lockSequence = 0;
+  private redisWasAvailable = true;
+
+  constructor(@Inject(CACHE_MODULE_OPTIONS) options: CacheModuleOptions) {
+    this.defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
+    this.lockWaitMs = options.lock?.waitMs ?? DEFAULT_LOCK_WAIT_MS;
+    const l1TtlMs = options.l1?.ttlMs ?? DEFAULT_L1_TTL_MS;
+    // Without Redis, cluster workers cannot tell each other about writes: short lifetimes
+    // bound how long one worker serves what another has changed.
+    const privateToWorker = options.redisUrl === undefined && cluster.isWorker;
+    if (privateToWorker) {
+      this.logger.warn(
+        `REDIS_URL unset in a cluster worker: each worker caches alone, entries live ${l1TtlMs} ms`,
+      );
+    }
+    this.l1 = new MemoryLruStore({
+      maxEntries: options.l1?.maxEntries ?? DEFAULT_L1_MAX_ENTRIES,
+      maxBytes: options.l1?.maxBytes ?? DEFAULT_L1_MAX_BYTES,
+      maxTtlMs: options.redisUrl !== undefined || privateToWorker ? l1TtlMs : undefined,
+      onRemove: (key) => this.localTags.forget(key),
+    });
+    const l1 = new Keyv({ store: this.l1, namespace: undefined, useKeyPrefix: false });
+    l1.serialize = undefined;
+    l1.deserialize = undefined;
+    this.local = { cache: createCache({ stores: [l1] }), l1: true, l2: false };
+    if (options.redisUrl === undefined) return;
+
+    const connectTimeoutMs = options.redis?.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
+    this.redis = new RedisTier(
+      {
+        url: options.redisUrl,
+        commandTimeoutMs: options.redis?.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+        connectTimeoutMs,
+        maxReconnectDelayMs:
+          options.redis?.maxReconnectDelayMs ?? DEFAULT_REDIS_MAX_RECONNECT_DELAY_MS,
+        lockTtlMs: options.lock?.ttlMs ?? DEFAULT_LOCK_TTL_MS,
+      },
+      () => cacheTally('redis').error++,
+    );
+    this.bus = new InvalidationBus(
+      this.redis,
+      connectTimeoutMs,
+      (keys) => keys.forEach((key) => this.l1.drop(key)),
+      () => void this.l1.clear(),
+    );
+    const tiered = createCache({ stores: [l1, this.redis.keyv], refreshAllStores: true });
+    this.tiered = { cache: tiered, l1: true, l2: true };
+    this.remote = { cache: createCache({ stores: [this.redis.keyv] }), l1: false, l2: true };
+  }
+
+  async onModuleInit(): Promise<void> {
+    await Promise.all([this.redis?.connect(), this.bus?.start()]);
+  }
+
+  onApplicationShutdown(): void {
+    this.bus?.close();
+    this.redis?.close();
+  }
+
+  health(): CacheHealth {
+    if (!this.redis || !this.bus) return { store: 'memory', degraded: false };
+    const redis = this.redis.available ? 'up' : 'down';
+    const invalidationBus = this.bus.ready ? 'up' : 'down';
+    return {
+      store: 'redis',
+      degraded: redis === 'down' || invalidationBus === 'down',
+      redis,
+      invalidationBus,
+    };
+  }
+
+  /**
+   * The hot path: a synchronous look into this process's LRU, without a promise or a Redis
+   * round trip. Counts a hit when found; on `undefined` call {@link wrap}.
+   */
+  peek<T>(key: string, options?: CachePeekOptions): T | undefined {
+    if (!this.route().l1) return undefined;
+    const stored = this.l1.peek(key) as Stored<T> | undefined;
+    if (stored === undefined) return undefined;
+    const threshold = options?.refreshThreshold;
+    if (threshold !== undefined && (stored.expires ?? Infinity) - Date.now() < threshold) {
+      return undefined;
+    }
+    cacheTally(options?.cache ?? cacheNameOf(key)).hit++;
+    return stored.value;
+  }
+
+  /**
+   * Read-through: the cached value, else `load()` once — concurrent callers in this process
+   * share one load (cache-manager's `wrap`), and with Redis one process loads while the
+   * others wait for its value (fill lock) — then stored in every tier.
+   */
+  async wrap<T>(
+    key: string,
+    load: () => Promise<T>,
+    options: CacheReadOptions<T> = {},
+  ): Promise<CacheRead<T>> {
+    const route = this.route();
+    const tally = cacheTally(options.cache ?? cacheNameOf(key));
+    if (this.redis && !route.l2) tally.error++;
+    const ttl = options.ttl ?? this.defaultTtlMs;
+    let loadedHere = false;
+    const loadTagged = async (): Promise<T> => {
+      const value = await load();
+      if (options.tags) this.tag(key, options.tags(value), ttl, route);
+      return value;
+    };
+    // Called by cache-manager on a miss, and in the background to refresh a stale entry.
+    const fill = async (): Promise<T> => {
+      const filled = route.l2
+        ? await this.fillOnce(key, loadTagged, ttl, tally)
+        : { value: await loadTagged(), loaded: true };
+      loadedHere = filled.loaded;
+      return filled.value;
+    };
+    const stored = (await route.cache.wrap(key, fill, {
+      ttl,
+      refreshThreshold: options.refreshThreshold,
+      raw: true,
+    })) as Stored<T>;
+    const threshold = options.refreshThreshold;
+    const status: CacheReadStatus =
+      threshold !== undefined && (stored.expires ?? Infinity) - Date.now() < threshold
+        ? 'stale'
+        : loadedHere
+          ? 'miss'
+          : 'hit';
+    tally[status]++;
+    return { value: stored.value, status };
+  }
+
+  /**
+   * Read-through of many keys: the L1, then one multi-get from Redis, then one
+   * `loadMissing` call for every key still missing, stored with one pipelined write.
+   * @returns the values in the order of `keys`, `undefined` where `loadMissing` had none.
+   */
+  async wrapMany<T>(
+    keys: readonly string[],
+    loadMissing: (missing: string[]) => Promise<ReadonlyMap<string, T>>,
+    options: Pick<CacheReadOptions<T>, 'cache' | 'ttl'> = {},
+  ): Promise<(T | undefined)[]> {
+    if (keys.length === 0) return [];
+    const route = this.route();
+    const tally = cacheTally(options.cache ?? cacheNameOf(keys[0]));
+    const found = new Map<string, T>();
+    let missing = [...new Set(keys)];
+    if (route.l1) missing = missing.filter((key) => !this.takeFromL1(key, found));
+    if (missing.length > 0 && route.l2) missing = await this.takeFromRedis(missing, found, route);
+    else if (missing.length > 0 && this.redis) tally.error++;
+    tally.hit += keys.length - missing.length;
+    if (missing.length > 0) {
+      tally.miss += missing.length;
+      const loaded = await loadMissing(missing);
+      const ttl = options.ttl ?? this.defaultTtlMs;
+      const entries = [...loaded].map(([key, value]) => ({ key, value, ttl }));
+      if (entries.length > 0) await route.cache.mset(entries);
+      for (const [key, value] of loaded) found.set(key, value);
+    }
+    return keys.map((key) => found.get(key));
+  }
+
+  /** Write-through: the next read of `key`, in any process, returns `value`. */
+  set<T>(key: string, value: T, ttl?: number): Promise<void> {
+    return this.setMany([{ key, value, ttl }]);
+  }
+
+  /** Write-through of several entries in one pipeline; other processes drop their L1 copies. */
+  async setMany(entries: readonly CacheEntry[]): Promise<void> {
+    const route = this.route();
+    const list = entries.map(({ key, value, ttl }) => ({
+      key,
+      value,
+      ttl: ttl ?? this.defaultTtlMs,
+    }));
+    await route.cache.mset(list);
+    await this.broadcast(
+      list.map(({ key }) => key),
+      route,
+    );
+  }
+
+  /** Removes `keys` from every tier of every process. */
+  async evict(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const route = this.route();
+    for (const key of keys) this.l1.drop(key);
+    if (route.l2) {
+      try {
+        await this.redis!.delete(keys);
+      } catch {
+        this.defer(keys, this.pendingKeys);
+        return;
+      }
+    }
+    await this.broadcast(keys, route);
+  }
+
+  /** Removes every entry tagged with any of `tags`, in every tier of every process. */
+  async evictTags(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const route = this.route();
+    const keys = new Set(this.localTags.keysOf(tags));
+    if (route.l2) {
+      try {
+        for (const key of await this.redis!.takeTagged(tags)) keys.add(key);
+      } catch {
+        this.defer(tags, this.pendingTags);
+      }
+    } else if (this.redis) {
+      this.defer(tags, this.pendingTags);
+    }
+    await this.evict([...keys]);
+  }
+
+  /** Entries and approximate bytes held in this process. */
+  localSize(): { entries: number; bytes: number } {
+    return { entries: this.l1.size, bytes: this.l1.byteSize };
+  }
+
+  private route(): Route {
+    if (!this.redis) return this.local;
+    const available = this.redis.available;
+    if (available !== this.redisWasAvailable) {
+      this.redisWasAvailable = available;
+      if (available) this.onRedisRecovered();
+    }
+    if (!available) return this.local;
+    return this.bus!.ready ? this.tiered! : this.remote!;
+  }
+
+  /**
+   * Loads `key` unless another process is already loading it: then waits for its value, and
+   * loads itself only if none comes within the wait (the holder died or failed). The holder
+   * stores the value in Redis before releasing the lock, so waiters find the value, not the
+   * lock (cache-manager then writes it once more, with the other tiers).
+   */
+  private async fillOnce<T>(
+    key: string,
+    load: () => Promise<T>,
+    ttl: number,
+    tally: CacheTally,
+  ): Promise<{ value: T; loaded: boolean }> {
+    const redis = this.redis!;
+    const token = `${this.origin}:${++this.lockSequence}`;
+    const deadline = Date.now() + this.lockWaitMs;
+    try {
+      for (;;) {
+        const outcome = await redis.readOrLock(key, token);
+        if (outcome.state === 'found') return { value: outcome.stored.value as T, loaded: false };
+        if (outcome.state === 'locked') break;
+        if (Date.now() >= deadline) return { value: await load(), loaded: true };
+        await sleep(LOCK_POLL_MS);
+      }
+    } catch {
+      tally.error++;
+      return { value: await load(), loaded: true };
+    }
+    try {
+      const value = await load();
+      await redis.keyv.set(key, value, ttl);
+      return { value, loaded: true };
+    } finally {
+      // Best effort: an unreleased lock expires by itself.
+      redis.release(key, token).catch(() => undefined);
+    }
+  }
+
+  private tag(key: string, tags: readonly string[], ttl: number, route: Route): void {
+    if (tags.length === 0) return;
+    if (route.l1) this.localTags.add(key, tags);
+    // Sent before the value is written, on the same connection: an eviction can never see
+    // the value without its tags.
+    if (route.l2) this.redis!.tag(key, tags, ttl).catch(() => undefined);
+  }
+
+  private takeFromL1<T>(key: string, found: Map<string, T>): boolean {
+    const stored = this.l1.peek(key) as Stored<T> | undefined;
+    if (stored === undefined) return false;
+    found.set(key, stored.value);
+    return true;
+  }
+
+  /** One `MGET`; what it finds also fills the L1. @returns the keys still missing */
+  private async takeFromRedis<T>(
+    keys: string[],
+    found: Map<string, T>,
+    route: Route,
+  ): Promise<string[]> {
+    const stored = (await this.redis!.keyv.getMany(keys, { raw: true })) as Array<
+      Stored<T> | undefined
+    >;
+    const missing: string[] = [];
+    const now = Date.now();
+    keys.forEach((key, i) => {
+      const entry = stored[i];
+      if (entry === undefined) return missing.push(key);
+      found.set(key, entry.value);
+      if (route.l1) void this.l1.set(key, entry, (entry.expires ?? Infinity) - now);
+    });
+    return missing;
+  }
+
+  /** Tells other processes to drop `keys` from their L1, or remembers to once Redis is back. */
+  private async broadcast(keys: readonly string[], route: Route): Promise<void> {
+    if (!this.redis) return;
+    if (!route.l2) return this.defer(keys, this.pendingKeys);
+    try {
+      await this.bus!.publish(keys);
+    } catch {
+      this.defer(keys, this.pendingKeys);
+    }
+  }
+
+  /**
+   * Evictions that could not reach Redis are replayed when it is back; otherwise Redis would
+   * serve what was current before the outage.
+   */
+  private defer(items: readonly string[], pending: Set<string>): void {
+    for (const item of items) {
+      if (pending.size >= MAX_PENDING_EVICTIONS) {
+        this.logger.warn(`more than ${MAX_PENDING_EVICTIONS} evictions waiting for Redis: dropped`);
+        return;
+      }
+      pending.add(item);
+    }
+  }
+
+  /**
+   * Redis is back (reconnected, or the breaker closed). Entries filled meanwhile may be stale:
+   * other processes' writes did not reach us.
+   */
+  private onRedisRecovered(): void {
+    void this.l1.clear();
+    const keys = [...this.pendingKeys];
+    const tags = [...this.pendingTags];
+    this.pendingKeys.clear();
+    this.pendingTags.clear();
+    Promise.all([this.evict(keys), this.evictTags(tags)]).catch((error: unknown) =>
+      this.logger.warn(`replaying evictions after the outage failed: ${(error as Error).message}`),
+    );
+  }
+}

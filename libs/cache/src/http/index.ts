@@ -1,0 +1,2 @@
+export * from './cached-body';
+export * from './not-modified.hook';

@@ -1,0 +1,42 @@
+/** Options of {@link CacheModule}; every duration is in milliseconds (cache-manager ≥ 5). */
+export interface CacheModuleOptions {
+  /**
+   * `redis://…` of the shared tier. Unset: one in-process LRU, private to this process.
+   * @example 'redis://127.0.0.1:6379'
+   */
+  redisUrl?: string;
+  /**
+   * TTL of an entry whose decorator or call gives none.
+   * @default 300_000
+   */
+  defaultTtlMs?: number;
+  /** The in-process LRU: the whole cache without Redis, a near-cache (L1) in front of it with. */
+  l1?: {
+    /** @default 10_000 */
+    maxEntries?: number;
+    /** Approximate: characters of cached bodies. @default 67_108_864 (64 MB) */
+    maxBytes?: number;
+    /**
+     * Longest an entry stays in the L1 while Redis is the shared tier (and in cluster workers
+     * without Redis), so a missed invalidation heals by itself.
+     * @default 5_000
+     */
+    ttlMs?: number;
+  };
+  /** How the cache talks to Redis. */
+  redis?: {
+    /** A command slower than this fails (and the request goes on without the cache). @default 100 */
+    commandTimeoutMs?: number;
+    /** @default 1_000 */
+    connectTimeoutMs?: number;
+    /** Longest pause between reconnection attempts (exponential backoff up to it). @default 2_000 */
+    maxReconnectDelayMs?: number;
+  };
+  /** The cross-process fill lock (one loader per key across processes). */
+  lock?: {
+    /** Lock lifetime: a holder that dies blocks the key at most this long. @default 3_000 */
+    ttlMs?: number;
+    /** How long other processes wait for the holder's value before loading themselves. @default 1_000 */
+    waitMs?: number;
+  };
+}

@@ -1,0 +1,2 @@
+export * from './cache-decorator-options.interface';
+export * from './cache-module-options.interface';

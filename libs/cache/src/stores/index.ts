@@ -1,0 +1,4 @@
+export * from './invalidation-bus';
+export * from './memory-lru.store';
+export * from './memory-tag-index';
+export * from './redis-tier';
