@@ -5,6 +5,9 @@ import { JwtService } from '@nestjs/jwt';
 import { CacheModule } from '@app/cache';
 import { LoadstarConfig, LoadstarConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { HealthModule } from '@app/health';
+import { LoggingModule } from '@app/logging';
+import { MetricsModule } from '@app/metrics';
 import { RateLimitGuard, RateLimitModule } from '@app/throttler';
 import { WorkerModule } from '@app/worker';
 import { verifyBearer } from './auth/access-token.guard';
@@ -26,6 +29,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         LoadstarConfigModule.forRoot(config),
+        LoggingModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService<LoadstarConfig, true>) =>
+            configService.get('log', { infer: true }),
+        }),
         DatabaseModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
@@ -63,6 +71,19 @@ export class AppModule {
             redisUrl: configService.get('redis', { infer: true }).url,
             clusterWorkers: configService.get('cluster', { infer: true }).workers,
             identify: (request) => verifyBearer(jwt, request)?.id,
+          }),
+        }),
+        MetricsModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
+            clusterWorker: configService.get('cluster', { infer: true }).workers > 0,
+          }),
+        }),
+        HealthModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
+            redisUrl: configService.get('redis', { infer: true }).url,
+            pingTimeoutMs: configService.get('database', { infer: true }).connectTimeoutMs,
           }),
         }),
         ...API_MODULES,

@@ -1,0 +1,28 @@
+/** Options of {@link HealthModule}. */
+export interface HealthModuleOptions {
+  /**
+   * Redis to ping for readiness (`REDIS_URL`); not checked when unset.
+   */
+  redisUrl?: string;
+  /**
+   * Longest a readiness ping (database, Redis) may take before it counts as down.
+   * @default 1000
+   */
+  pingTimeoutMs?: number;
+  /**
+   * Readiness fails while the event loop's recent delay (p99) exceeds this.
+   * @default 1000
+   */
+  readyMaxEventLoopDelayMs?: number;
+  /**
+   * Liveness fails while the event loop's recent delay (p99) exceeds this: the process is
+   * effectively stuck and a restart is the cure.
+   * @default 5000
+   */
+  liveMaxEventLoopDelayMs?: number;
+  /**
+   * Liveness fails while the used heap exceeds this share of V8's heap limit.
+   * @default 0.95
+   */
+  maxHeapUsedRatio?: number;
+}

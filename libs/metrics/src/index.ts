@@ -1,0 +1,16 @@
+export * from './interfaces';
+export { MetricsModule } from './metrics.module';
+export { MetricsService } from './metrics.service';
+export { clusterMetrics, serveClusterMetrics } from './metrics.cluster';
+export {
+  DB_POOL_CONNECTIONS,
+  HTTP_REQUEST_DURATION,
+  METRICS_PATH,
+  UNMATCHED_ROUTE,
+} from './metrics.constants';
+export {
+  InjectMetric,
+  makeCounterProvider,
+  makeGaugeProvider,
+  makeHistogramProvider,
+} from '@willsoto/nestjs-prometheus';

@@ -1,0 +1,26 @@
+/** Where Prometheus scrapes; outside `/api`, so never cached or rate limited. */
+export const METRICS_PATH = '/metrics';
+
+/** The HTTP duration histogram of contract §3. */
+export const HTTP_REQUEST_DURATION = 'http_request_duration_seconds';
+
+/**
+ * `route` label of requests that matched no route: one series for all of them, so a flood of
+ * random URLs (404s) cannot create new series.
+ */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/** @see MetricsModuleOptions.durationBuckets */
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** The database pool gauge of contract §3, read from `DatabaseService.poolStats()` on scrape. */
+export const DB_POOL_CONNECTIONS = 'db_pool_connections';
+
+/** @see MetricsModuleOptions.clusterTimeoutMs */
+export const DEFAULT_CLUSTER_TIMEOUT_MS = 6_000;
+
+/** IPC message types between a worker's `/metrics` and the primary (`serveClusterMetrics`). */
+export const CLUSTER_METRICS_REQUEST = 'loadstar:metrics:request';
+export const CLUSTER_METRICS_RESPONSE = 'loadstar:metrics:response';

@@ -1,0 +1,73 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
+import { DatabaseService } from '@app/database';
+import { collectDefaultMetrics, Gauge, register } from 'prom-client';
+import { answerPrimaryMetricsRequests, requestClusterMetrics } from './metrics.cluster';
+import { DB_POOL_CONNECTIONS, DEFAULT_CLUSTER_TIMEOUT_MS } from './metrics.constants';
+import { METRICS_MODULE_OPTIONS } from './metrics.module-definition';
+import { MetricsModuleOptions } from './interfaces';
+
+/** A default metric whose presence shows that prom-client's defaults are collected already. */
+const DEFAULT_METRICS_MARKER = 'process_cpu_user_seconds_total';
+
+/**
+ * The process's metrics in prom-client's default registry: Node's runtime (event-loop lag
+ * from `monitorEventLoopDelay`, heap, GC, handles), the database pool read on each scrape,
+ * and whatever other modules register (`makeCounterProvider` & co.).
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit, OnModuleDestroy {
+  private poolGauge?: Gauge<'state'>;
+
+  constructor(
+    @Inject(METRICS_MODULE_OPTIONS) private readonly options: MetricsModuleOptions,
+    @Optional() private readonly database?: DatabaseService,
+  ) {}
+
+  /** `Content-Type` of {@link scrape}'s text. */
+  get contentType(): string {
+    return register.contentType;
+  }
+
+  onModuleInit(): void {
+    // Process-wide, like the registry: a second app in the same process (tests) reuses them.
+    if (!register.getSingleMetric(DEFAULT_METRICS_MARKER)) {
+      collectDefaultMetrics({ eventLoopMonitoringPrecision: 10 });
+    }
+    if (this.options.clusterWorker) answerPrimaryMetricsRequests();
+    if (this.database) this.poolGauge = this.registerPoolGauge(this.database);
+  }
+
+  onModuleDestroy(): void {
+    if (this.poolGauge && register.getSingleMetric(DB_POOL_CONNECTIONS) === this.poolGauge) {
+      register.removeSingleMetric(DB_POOL_CONNECTIONS);
+    }
+  }
+
+  /**
+   * The metrics in Prometheus' text format; a cluster worker returns every worker's,
+   * aggregated by the primary.
+   *
+   * @throws Error when the cluster primary does not answer in time
+   */
+  scrape(): Promise<string> {
+    return this.options.clusterWorker
+      ? requestClusterMetrics(this.options.clusterTimeoutMs ?? DEFAULT_CLUSTER_TIMEOUT_MS)
+      : register.metrics();
+  }
+
+  /** Replaces a gauge left by an earlier app in this process: it would read a closed pool. */
+  private registerPoolGauge(database: DatabaseService): Gauge<'state'> {
+    register.removeSingleMetric(DB_POOL_CONNECTIONS);
+    return new Gauge({
+      name: DB_POOL_CONNECTIONS,
+      help: 'Connections of the primary database pool: total open, idle, and requests waiting for one',
+      labelNames: ['state'],
+      collect() {
+        const stats = database.poolStats();
+        this.set({ state: 'total' }, stats.total);
+        this.set({ state: 'idle' }, stats.idle);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
+}
