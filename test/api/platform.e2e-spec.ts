@@ -61,6 +61,34 @@ describe('platform (e2e)', () => {
     });
   });
 
+  it.each([
+    ['a parameter over the router limit', 'GET', `/api/users/${'9'.repeat(10_240)}`, {}, 414],
+    ['a path that is not valid percent-encoding', 'GET', '/api/users/%c3%28', {}, 400],
+    ['a method without routes on a malformed path', 'PROPFIND', '/api/x/%ff', {}, 404],
+    ['headers over 16 KB', 'GET', '/api/config', { 'x-big': 'x'.repeat(20_000) }, 431],
+  ])(
+    'answers %s in the error shape with x-request-id',
+    async (_, method, path, headers, status) => {
+      const res = await t.api.request(method, path, { headers });
+      expect(res.status).toBe(status);
+      expect(res.body).toEqual({
+        statusCode: status,
+        error: expect.any(String),
+        message: expect.any(String),
+        requestId: res.headers.get('x-request-id'),
+      });
+    },
+  );
+
+  it('refuses a body nested thousands of levels deep with 400, not a stack overflow', async () => {
+    const depth = 10_000;
+    const res = await t.api.post('/api/auth/login', undefined, {
+      rawBody: `{"email":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/nests deeper than/);
+  });
+
   it('serves the OpenAPI document with every domain route', async () => {
     const res = await t.api.get('/docs-json');
     expect(res.status).toBe(200);

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { LogLevel, ValidationPipe } from '@nestjs/common';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { LoadstarConfig } from '@app/config';
+import { PinoNestLogger } from '@app/logging';
+import { nestsDeeperThan } from './body-depth';
+import { replyToClientError, replyToFrameworkError } from './http-client-errors';
 import { HttpErrorFilter } from './http-error.filter';
-import { REQUEST_ID_HEADER, SANE_REQUEST_ID } from './http.constants';
+import { registerHttpPlugins } from './http-plugins';
+import { MAX_BODY_DEPTH, REQUEST_ID_HEADER, SANE_REQUEST_ID } from './http.constants';
 
 /** Echoes a sane incoming request id, otherwise makes a new UUID (contract, cross-cutting). */
-export function requestIdFor(request: IncomingMessage): string {
+export function requestIdFor(request: { headers: IncomingHttpHeaders }): string {
   const incoming = request.headers[REQUEST_ID_HEADER];
   return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
@@ -28,6 +32,13 @@ class StrictValidationPipe extends ValidationPipe {
   protected override transformPrimitive(value: unknown): unknown {
     return value;
   }
+
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
+      throw new BadRequestException(`the body nests deeper than ${MAX_BODY_DEPTH} levels`);
+    }
+    return super.transform(value, metadata);
+  }
 }
 
 /**
@@ -43,17 +54,6 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
   });
 }
-
-const NEST_LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const NEST_LEVEL_COUNT: Record<LoadstarConfig['log']['level'], number> = {
-  silent: 0,
-  fatal: 1,
-  error: 2,
-  warn: 3,
-  info: 4,
-  debug: 5,
-  trace: 6,
-};
 
 function setupOpenApi(app: NestFastifyApplication, config: LoadstarConfig): void {
   const document = SwaggerModule.createDocument(
@@ -85,8 +85,12 @@ export async function createHttpApp(
     bodyLimit: config.http.bodyLimitBytes,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
-    return503OnClosing: true,
+    // during shutdown a request already on a kept-alive connection is still served (with
+    // `Connection: close`); refusing it would fail a request no load balancer may retry
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    frameworkErrors: replyToFrameworkError,
+    clientErrorHandler: replyToClientError,
   });
   const fastify = adapter.getInstance();
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -97,11 +101,14 @@ export async function createHttpApp(
 
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     abortOnError: false,
-    logger: NEST_LOG_LEVELS.slice(0, NEST_LEVEL_COUNT[config.log.level]),
+    bufferLogs: true,
   });
+  // pino (LoggingModule, which the root module must import) replaces Nest's console logger;
+  // lines logged while the app was being built were buffered until now.
+  app.useLogger(app.get(PinoNestLogger));
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  await registerHttpPlugins(app, config.http);
   setupOpenApi(app, config);
   return app;
 }

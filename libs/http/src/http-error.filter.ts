@@ -1,8 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { REQUEST_ID_HEADER } from './http.constants';
 import { toErrorResponse } from './http.errors';
 
-/** Global filter: every error leaves in the contract's shape (see {@link toErrorResponse}). */
+/**
+ * Global filter: every error leaves in the contract's shape (see {@link toErrorResponse}).
+ * It sets `x-request-id` itself too: a request whose method has no route at all and whose
+ * path is not valid percent-encoding (`PROPFIND /x/%ff`) reaches the not-found handler
+ * without the `onRequest` hooks having run.
+ */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -10,6 +16,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { body, headers } = toErrorResponse(exception, request.id);
-    void reply.code(body.statusCode).headers(headers).send(body);
+    void reply
+      .code(body.statusCode)
+      .header(REQUEST_ID_HEADER, request.id)
+      .headers(headers)
+      .send(body);
   }
 }

@@ -9,3 +9,10 @@ export const MAX_ENTITY_ID = 2_147_483_647;
 
 /** Seconds a client should wait before retrying a 503 caused by an unavailable dependency. */
 export const UNAVAILABLE_RETRY_AFTER_S = 1;
+
+/**
+ * Deepest nesting a JSON body may have. No DTO nests beyond a few levels, and turning a body
+ * into a DTO recurses once per level: thousands of levels would overflow the stack (a 500)
+ * and cost far more CPU than the request is worth.
+ */
+export const MAX_BODY_DEPTH = 32;

@@ -1,0 +1,93 @@
+import { getHeapStatistics } from 'node:v8';
+import { ServiceUnavailableException } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyCompress from '@fastify/compress';
+import fastifyCors from '@fastify/cors';
+import fastifyUnderPressure from '@fastify/under-pressure';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpConfig } from '@app/config';
+import { toErrorResponse } from './http.errors';
+import { securityHeaders } from './http-security-headers';
+
+/** Contract: responses OVER 1 KB are compressed; `@fastify/compress` compresses from `threshold` on. */
+const COMPRESSION_THRESHOLD_BYTES = 1_025;
+
+/**
+ * Text and structured types only: never images, archives or `application/octet-stream`
+ * (usually already compressed, or a binary stream where compressing costs CPU for nothing).
+ */
+const COMPRESSIBLE_TYPES =
+  /^text\/(?!event-stream)|^application\/(?:[\w.-]+\+)?(?:json|xml)|^application\/x-ndjson/;
+
+/** How often load shedding samples the event loop and the heap. */
+const PRESSURE_SAMPLE_INTERVAL_MS = 500;
+
+/** Operations routes answer under pressure too: liveness must stay truthful and metrics readable. */
+const EXEMPT_FROM_SHEDDING = /^\/(?:health|metrics)(?:[/?]|$)/;
+
+const CORS_EXPOSED_HEADERS = [
+  'x-request-id',
+  'etag',
+  'retry-after',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+];
+
+/**
+ * `@fastify/under-pressure` sends what its handler returns (and continues on `undefined`),
+ * though its typings declare `void`.
+ */
+type SheddingHandler = (request: FastifyRequest, reply: FastifyReply) => void;
+
+function shedLoad(request: FastifyRequest, reply: FastifyReply): unknown {
+  if (EXEMPT_FROM_SHEDDING.test(request.url)) return undefined;
+  const { body, headers } = toErrorResponse(
+    new ServiceUnavailableException('The server is overloaded; retry shortly'),
+    request.id,
+  );
+  void reply.code(body.statusCode).headers(headers);
+  return body;
+}
+
+/**
+ * Registers the HTTP runtime's Fastify plugins: load shedding first (an overloaded process
+ * answers 503 before doing any work), security headers, CORS when configured, and
+ * compression of responses over 1 KB.
+ */
+export async function registerHttpPlugins(
+  app: NestFastifyApplication,
+  config: HttpConfig,
+): Promise<void> {
+  const { maxEventLoopDelayMs, maxHeapUsedRatio } = config.shedding;
+  await app.register(fastifyUnderPressure, {
+    sampleInterval: PRESSURE_SAMPLE_INTERVAL_MS,
+    maxEventLoopDelay: maxEventLoopDelayMs,
+    maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * maxHeapUsedRatio),
+    pressureHandler: shedLoad as SheddingHandler,
+  });
+
+  const headers = securityHeaders();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (_request, reply, done) => {
+      void reply.headers(headers);
+      done();
+    });
+
+  if (config.corsOrigins !== false) {
+    await app.register(fastifyCors, {
+      origin: config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      exposedHeaders: CORS_EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  }
+
+  await app.register(fastifyCompress, {
+    threshold: COMPRESSION_THRESHOLD_BYTES,
+    encodings: ['br', 'gzip'],
+    customTypes: COMPRESSIBLE_TYPES,
+  });
+}
