@@ -24,7 +24,7 @@ describe('rate-limit tier selection (e2e, fixture app)', () => {
   beforeAll(async () => {
     app = await NestFactory.create<NestFastifyApplication>(
       RateLimitFixtureModule,
-      new FastifyAdapter({ trustProxy: true, genReqId: requestIdFor }),
+      new FastifyAdapter({ logger: false, trustProxy: true, genReqId: requestIdFor }),
       { logger: ['error', 'warn'] },
     );
     app.useGlobalFilters(new HttpErrorFilter());

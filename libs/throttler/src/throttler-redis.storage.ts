@@ -29,13 +29,19 @@ const CONNECT_TIMEOUT_MS = 1_000;
 /** Reconnection backs off up to this, so limiting resumes within about a second of Redis. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
-function createLimiterClient(url: string, timeoutMs: number) {
+/**
+ * Commands written and not answered yet, at most: a Redis that stops answering (but keeps the
+ * connection) then costs bounded memory, and further checks fail at once instead of piling up.
+ */
+const MAX_PENDING_COMMANDS = 10_000;
+
+function createLimiterClient(url: string) {
   return createClient({
     url,
     // Rejected at once while disconnected: a queue would stall requests during an outage and
     // replay stale increments after it.
     disableOfflineQueue: true,
-    commandOptions: { timeout: timeoutMs },
+    commandsQueueMaxLength: MAX_PENDING_COMMANDS,
     socket: {
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
@@ -44,20 +50,32 @@ function createLimiterClient(url: string, timeoutMs: number) {
   });
 }
 
+class StorageTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs} ms`);
+  }
+}
+
 /**
  * Fixed-window counters in Redis, shared by every process and instance on the same server:
  * one `EVALSHA` per check. Its own client (on `@redis/client`, the app's one Redis library)
- * because the limiter needs the offline queue off and a command timeout of milliseconds.
+ * because the limiter needs the offline queue off, a bounded queue and a timeout of milliseconds.
  */
 export class RedisThrottlerStorage
   implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown
 {
   private readonly logger = new Logger('RateLimitStorage');
   private readonly client: ReturnType<typeof createLimiterClient>;
+  private readonly timeoutError: StorageTimeoutError;
   private reachable = true;
 
-  constructor(url: string, timeoutMs: number) {
-    this.client = createLimiterClient(url, timeoutMs);
+  constructor(
+    url: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.client = createLimiterClient(url);
+    // one instance: a stalled Redis makes every check time out, and the stack is never read
+    this.timeoutError = new StorageTimeoutError(timeoutMs);
     this.client.on('error', (error: Error) => {
       if (!this.reachable) return;
       this.reachable = false;
@@ -87,9 +105,24 @@ export class RedisThrottlerStorage
     clearTimeout(timer);
   }
 
-  async increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
-    const [hits, msLeft] = await this.client.hit(key, String(ttlMs));
-    return windowRecord(hits, msLeft, limit);
+  /**
+   * Rejects after the storage timeout even when the command was already sent: node-redis's own
+   * command timeout only covers the wait before writing, not the wait for the reply.
+   */
+  increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(reject, this.timeoutMs, this.timeoutError);
+      this.client.hit(key, String(ttlMs)).then(
+        ([hits, msLeft]) => {
+          clearTimeout(timer);
+          resolve(windowRecord(hits, msLeft, limit));
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   onApplicationShutdown(): void {

@@ -1,0 +1,129 @@
+import { ExecutionContext, ServiceUnavailableException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ThrottlerException, ThrottlerStorage } from '@nestjs/throttler';
+import type { Counter } from 'prom-client';
+import { RateLimit } from './throttler.decorators';
+import { RateLimitGuard } from './throttler.guard';
+import { MemoryThrottlerStorage } from './throttler-memory.storage';
+
+class Routes {
+  plain() {}
+
+  @RateLimit('auth', { by: ['address', 'body.email'] })
+  login() {}
+
+  @RateLimit('unknown' as any)
+  misconfigured() {}
+}
+
+const TIERS = { default: { limit: 5, ttlMs: 60_000 }, auth: { limit: 2, ttlMs: 60_000 } };
+
+function counter() {
+  const byLabel = new Map<string, number>();
+  const fake = {
+    total: 0,
+    inc: () => (fake.total += 1),
+    labels: (label: string) => ({
+      inc: () => byLabel.set(label, (byLabel.get(label) ?? 0) + 1),
+    }),
+    byLabel,
+  };
+  return fake;
+}
+
+function context(handler: () => void, url = '/api/routes', body?: unknown) {
+  const headers = new Map<string, unknown>();
+  const request = { ip: '203.0.113.9', headers: {}, body, routeOptions: { url } };
+  const reply = { header: (name: string, value: unknown) => headers.set(name, value) };
+  const executionContext = {
+    getHandler: () => handler,
+    getClass: () => Routes,
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
+  } as unknown as ExecutionContext;
+  return { executionContext, headers };
+}
+
+describe(RateLimitGuard.name, () => {
+  let storage: MemoryThrottlerStorage;
+  let rejections: ReturnType<typeof counter>;
+  let failures: ReturnType<typeof counter>;
+
+  const guard = (failOpen = true, store: ThrottlerStorage = storage) =>
+    new RateLimitGuard(
+      { tiers: TIERS, failOpen },
+      store,
+      new Reflector(),
+      rejections as unknown as Counter<'tier'>,
+      failures as unknown as Counter,
+    );
+
+  beforeEach(() => {
+    storage = new MemoryThrottlerStorage();
+    rejections = counter();
+    failures = counter();
+  });
+  afterEach(() => storage.onApplicationShutdown());
+
+  describe('#canActivate', () => {
+    it('leaves routes outside the scope alone', async () => {
+      const { executionContext, headers } = context(Routes.prototype.plain, '/health/live');
+      const subject = guard();
+      for (let i = 0; i < 10; i++) expect(await subject.canActivate(executionContext)).toBe(true);
+      expect(headers.size).toBe(0);
+      expect(storage.size).toBe(0);
+    });
+
+    it('sends the headers of the counter closest to its limit', async () => {
+      const { executionContext, headers } = context(Routes.prototype.login, '/api/routes', {
+        email: 'a@b.test',
+      });
+      await guard().canActivate(executionContext);
+      expect(Object.fromEntries(headers)).toEqual({
+        'ratelimit-limit': 2,
+        'ratelimit-remaining': 1,
+        'ratelimit-reset': 60,
+      });
+    });
+
+    it('refuses with 429 and Retry-After, counting one rejection per tier', async () => {
+      const subject = guard();
+      const login = () =>
+        context(Routes.prototype.login, '/api/routes', { email: 'a@b.test' }).executionContext;
+      await subject.canActivate(login());
+      await subject.canActivate(login());
+      const { executionContext, headers } = context(Routes.prototype.login, '/api/routes', {
+        email: 'a@b.test',
+      });
+      await expect(subject.canActivate(executionContext)).rejects.toThrow(ThrottlerException);
+      expect(headers.get('retry-after')).toBe(60);
+      // both auth counters (address and email) are over: still one auth rejection
+      expect(Object.fromEntries(rejections.byLabel)).toEqual({ auth: 1 });
+    });
+
+    it('names a tier that is not configured', async () => {
+      const { executionContext } = context(Routes.prototype.misconfigured);
+      await expect(guard().canActivate(executionContext)).rejects.toThrow(
+        /unknown.*not configured/,
+      );
+    });
+
+    describe('when the storage fails', () => {
+      const broken: ThrottlerStorage = { increment: () => Promise.reject(new Error('down')) };
+
+      it('lets the request through when failing open, and counts the failure', async () => {
+        const { executionContext, headers } = context(Routes.prototype.plain);
+        expect(await guard(true, broken).canActivate(executionContext)).toBe(true);
+        expect(failures.total).toBe(1);
+        expect(headers.size).toBe(0);
+      });
+
+      it('answers 503 when failing closed, and counts the failure', async () => {
+        const { executionContext } = context(Routes.prototype.plain);
+        await expect(guard(false, broken).canActivate(executionContext)).rejects.toThrow(
+          ServiceUnavailableException,
+        );
+        expect(failures.total).toBe(1);
+      });
+    });
+  });
+});
