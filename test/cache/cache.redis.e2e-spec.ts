@@ -1,0 +1,105 @@
+import { createClient } from '@redis/client';
+import { AppProcess, startAppProcess } from '../utils/app-process';
+import { CACHE_TEST_ENV } from './cache-test-env';
+
+/**
+ * Two app processes on the shared Redis: what one writes, the other serves at once, although
+ * it held the old value in its in-process L1 (the invalidation bus dropped it there).
+ */
+describe('cache across processes (e2e, shared Redis)', () => {
+  let a: AppProcess;
+  let b: AppProcess;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startAppProcess(CACHE_TEST_ENV), startAppProcess(CACHE_TEST_ENV)]);
+  }, 120_000);
+  afterAll(() => Promise.all([a?.stop(), b?.stop()]));
+
+  it('PATCH /api/users/:id through A: B serves the new profile at once, on every route', async () => {
+    const user = await a.api.createUser('Before');
+    const routes = [`/api/users/${user.id}`, '/api/users/me', `/api/users?ids=${user.id}`];
+    const nameOn = async (path: string) => {
+      const { body } = await b.api.get(path, { token: user.token });
+      return (Array.isArray(body) ? body[0] : body).name;
+    };
+    for (const path of routes) {
+      expect(await nameOn(path)).toBe('Before');
+      expect(await nameOn(path)).toBe('Before');
+    }
+    expect((await b.api.get(`/api/users/${user.id}`)).headers.get('x-cache')).toBe('HIT');
+
+    const patch = await a.api.patch(
+      `/api/users/${user.id}`,
+      { name: 'After' },
+      { token: user.token },
+    );
+    expect(patch.status).toBe(200);
+    for (const path of routes) expect(await nameOn(path)).toBe('After');
+    // Written through: B serves it from the cache, not from the database.
+    expect((await b.api.get(`/api/users/${user.id}`)).headers.get('x-cache')).toBe('HIT');
+  });
+
+  it('PATCH and DELETE /api/posts/:id through A: B serves the new post, then 404', async () => {
+    const author = await a.api.createUser();
+    const { body: post } = await a.api.post(
+      '/api/posts',
+      { title: 'v1', body: 'b' },
+      { token: author.token },
+    );
+    const path = `/api/posts/${post.id}`;
+    const before = await b.api.get(path);
+    expect((await b.api.get(path)).headers.get('x-cache')).toBe('HIT');
+
+    await a.api.patch(path, { title: 'v2' }, { token: author.token });
+    const after = await b.api.get(path);
+    expect(after.body.title).toBe('v2');
+    expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
+
+    expect((await a.api.delete(path, { token: author.token })).status).toBe(204);
+    expect((await b.api.get(path)).status).toBe(404);
+  });
+
+  it('GET /api/users/:id/dashboard on B follows posts, follows and profiles written through A', async () => {
+    const owner = await a.api.createUser('Owner');
+    const fan = await a.api.createUser('Fan');
+    const dashboard = async () => (await b.api.get(`/api/users/${owner.id}/dashboard`)).body;
+    await dashboard();
+    expect((await b.api.get(`/api/users/${owner.id}/dashboard`)).headers.get('x-cache')).toBe(
+      'HIT',
+    );
+
+    await a.api.post('/api/posts', { title: 'news', body: 'b' }, { token: owner.token });
+    expect((await dashboard()).recentPosts).toHaveLength(1);
+    await a.api.put(`/api/users/${owner.id}/follow`, { token: fan.token });
+    expect((await dashboard()).followers.map((u: { name: string }) => u.name)).toEqual(['Fan']);
+    await a.api.patch(`/api/users/${fan.id}`, { name: 'Fan 2' }, { token: fan.token });
+    expect((await dashboard()).followers.map((u: { name: string }) => u.name)).toEqual(['Fan 2']);
+    await a.api.delete(`/api/users/${owner.id}/follow`, { token: fan.token });
+    expect((await dashboard()).followerCount).toBe(0);
+  });
+
+  it('loads a cold key at most once for 200 concurrent GETs split over both processes', async () => {
+    const user = await a.api.createUser('Stampede');
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).api.get(`/api/users/${user.id}`)),
+    );
+    expect(responses.every((res) => res.status === 200 && res.body.id === user.id)).toBe(true);
+    const loads = responses.filter((res) => res.headers.get('x-cache') === 'MISS');
+    expect(loads).toHaveLength(1);
+  });
+
+  it('keeps its entries in Redis under loadstar:v1:', async () => {
+    const user = await a.api.createUser();
+    await a.api.get(`/api/users/${user.id}`);
+    const redis = createClient({ url: process.env.REDIS_URL });
+    await redis.connect();
+    try {
+      const stored = JSON.parse((await redis.get(`loadstar:v1:user:${user.id}`))!);
+      expect(JSON.parse(stored.value.body)).toMatchObject({ id: user.id });
+      expect(stored.value.body).not.toContain('@');
+      expect(await redis.pTTL(`loadstar:v1:user:${user.id}`)).toBeGreaterThan(0);
+    } finally {
+      redis.destroy();
+    }
+  });
+});

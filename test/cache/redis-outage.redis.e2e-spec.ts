@@ -1,0 +1,124 @@
+import { register } from 'prom-client';
+import { CacheService } from '@app/cache';
+import { sleep } from '../utils/net';
+import { startTestApp, TestApp } from '../utils/test-app';
+import { PrivateRedis } from '../utils/private-redis';
+import { CACHE_TEST_ENV } from './cache-test-env';
+
+/** Sum of `cache_operations_total{result="error"}` over every cache. */
+async function cacheErrors(): Promise<number> {
+  const metric = await register.getSingleMetric('cache_operations_total')!.get();
+  return metric.values
+    .filter((v) => v.labels.result === 'error')
+    .reduce((sum, v) => sum + (v.value as number), 0);
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** The app on a Redis of the test's own, which the tests stop, freeze and restart. */
+describe('cache when Redis fails (e2e)', () => {
+  let redis: PrivateRedis;
+  let t: TestApp;
+  let cache: CacheService;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    t = await startTestApp({ ...CACHE_TEST_ENV, REDIS_URL: redis.url });
+    cache = t.app.get(CacheService);
+  });
+  afterAll(async () => {
+    await t?.close();
+    redis?.resume();
+    await redis?.kill();
+  });
+
+  const inRedis = (key: string) => redis.command((client) => client.exists(`loadstar:v1:${key}`));
+
+  it('reads a batch with one MGET and stores its misses with one pipelined write', async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await t.api.createUser()).id);
+    const [mgets, transactions] = [await redis.calls('mget'), await redis.calls('exec')];
+    const res = await t.api.get(`/api/users?ids=${ids.join(',')}`);
+    expect(res.status).toBe(200);
+    expect((await redis.calls('mget')) - mgets).toBe(1);
+    expect((await redis.calls('exec')) - transactions).toBe(1);
+    for (const id of ids) expect(await inRedis(`user:${id}`)).toBe(1);
+  });
+
+  it('serves from the database while Redis is down, and shares again once it is back', async () => {
+    const user = await t.api.createUser('Up');
+    const cold = await t.api.createUser('Cold');
+    await t.api.get(`/api/users/${user.id}`);
+    expect(await inRedis(`user:${user.id}`)).toBe(1);
+    const errorsBefore = await cacheErrors();
+
+    await redis.kill();
+    const coldRead = await t.api.get(`/api/users/${cold.id}`);
+    expect(coldRead.status).toBe(200);
+    expect(coldRead.headers.get('x-cache')).toBe('MISS');
+    expect(coldRead.body).toMatchObject({ id: cold.id, name: 'Cold' });
+    expect((await t.api.get(`/api/users/${user.id}`)).status).toBe(200);
+    const patch = await t.api.patch(
+      `/api/users/${user.id}`,
+      { name: 'Written while down' },
+      { token: user.token },
+    );
+    expect(patch.status).toBe(200);
+    expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Written while down');
+    expect(cache.health()).toMatchObject({ store: 'redis', degraded: true, redis: 'down' });
+    expect(await cacheErrors()).toBeGreaterThan(errorsBefore);
+
+    await redis.restart();
+    await eventually(async () => {
+      const res = await t.api.get(`/api/users/${user.id}`);
+      return res.headers.get('x-cache') === 'HIT' && (await inRedis(`user:${user.id}`)) === 1;
+    });
+    expect(cache.health()).toEqual({
+      store: 'redis',
+      degraded: false,
+      redis: 'up',
+      invalidationBus: 'up',
+    });
+    expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Written while down');
+  });
+
+  it('answers while Redis hangs, and no write made meanwhile is lost once it answers', async () => {
+    const user = await t.api.createUser('Before');
+    const cold = await t.api.createUser('Cold');
+    await t.api.get(`/api/users/${user.id}`);
+    expect(await inRedis(`user:${user.id}`)).toBe(1);
+
+    redis.pause();
+    try {
+      // Every command times out: the breaker then skips Redis, and the write below can only
+      // reach this process — Redis keeps the old profile until the eviction is replayed.
+      const coldRead = await t.api.get(`/api/users/${cold.id}`);
+      expect(coldRead.status).toBe(200);
+      expect(coldRead.body.name).toBe('Cold');
+      expect(cache.health().degraded).toBe(true);
+      const patch = await t.api.patch(
+        `/api/users/${user.id}`,
+        { name: 'Written while hung' },
+        { token: user.token },
+      );
+      expect(patch.status).toBe(200);
+      expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Written while hung');
+    } finally {
+      redis.resume();
+    }
+
+    await eventually(async () => {
+      await t.api.get(`/api/users/${cold.id}`);
+      return !cache.health().degraded;
+    });
+    await eventually(async () => (await inRedis(`user:${user.id}`)) === 0, 2_000);
+    const read = await t.api.get(`/api/users/${user.id}`);
+    expect(read.body.name).toBe('Written while hung');
+  });
+});

@@ -1,0 +1,100 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createClient } from '@redis/client';
+import { freePort, sleep } from './net';
+
+function connectTo(url: string) {
+  return createClient({ url, socket: { reconnectStrategy: false } });
+}
+
+/** A short-lived connection of the test's own to a {@link PrivateRedis}. */
+export type TestRedisClient = ReturnType<typeof connectTo>;
+
+/**
+ * A `redis-server` of the test's own on a free port, without persistence, for outages the
+ * shared Redis must never suffer: killed, frozen and restarted by its pid, nothing else.
+ */
+export class PrivateRedis {
+  private child?: ChildProcess;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort());
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (again, empty) on the same port and waits until it answers. */
+  async restart(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
+    let spawnError: Error | undefined;
+    child.once('error', (error) => (spawnError = error));
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (spawnError) throw new Error(`redis-server could not start: ${spawnError.message}`);
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      if (await this.command((client) => client.ping()).catch(() => undefined)) return;
+      await sleep(50);
+    }
+    throw new Error(`redis-server on port ${this.port} did not answer`);
+  }
+
+  /** Kills the server, as a crash would; resolves once it is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+
+  /** Freezes the server: connections stay open, commands get no answer. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  /** One command on a short-lived connection of the test's own. */
+  async command<T>(run: (client: TestRedisClient) => Promise<T>): Promise<T> {
+    const client = connectTo(this.url);
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await run(client);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** How many times Redis ran `command` so far (`INFO commandstats`). */
+  async calls(command: string): Promise<number> {
+    const stats = await this.command((client) => client.info('commandstats'));
+    return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+  }
+
+  /** Client connections other than the one asking. */
+  async clientCount(): Promise<number> {
+    const list = await this.command((client) => client.clientList());
+    return list.length - 1;
+  }
+
+  /** Keys naming `id` (cache entries of that entity), rate-limit counters aside. */
+  async keysMentioning(id: number): Promise<number> {
+    const mentions = new RegExp(`\\b${id}\\b`);
+    const keys = await this.command((client) => client.keys('*'));
+    return keys.filter((key) => mentions.test(key) && !key.includes('rate-limit')).length;
+  }
+}
