@@ -67,7 +67,13 @@ export class PostsExportService {
       }
     };
     if (format === 'ndjson') return pipeline(rows, batchingEncoder(encodeNdjsonLine), done);
-    const csv = stringify({ header: true, columns: CSV_COLUMNS, readableObjectMode: true });
+    const csv = stringify({
+      header: true,
+      columns: CSV_COLUMNS,
+      // csv-stringify quotes only the record delimiter itself; a lone CR or LF must be quoted too
+      quoted_match: /[\r\n]/,
+      readableObjectMode: true,
+    });
     return pipeline(rows, csv, batchingEncoder(passLine), done);
   }
 }

@@ -12,8 +12,8 @@ const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.title, p.body, p.versio
 /** Rows per round trip of the export's cursor; also what the row stream buffers at most. */
 const EXPORT_BATCH_ROWS = 200;
 /**
- * pg's client-side `query_timeout` would cut an export after the statement timeout; a cursor
- * read pauses while the client is slow, so an export gets this budget instead.
+ * The statement timeout (server side) and pg's `query_timeout` (client side) would cut an export
+ * short; a cursor read pauses while the client is slow, so an export gets this budget instead.
  */
 const EXPORT_TIMEOUT_MS = 3_600_000;
 /** The comment names the query in `pg_stat_activity`. */
@@ -108,9 +108,15 @@ export class PostsRepository {
   async streamAll(authorId: number | undefined): Promise<Readable> {
     const runner = this.dataSource.createQueryRunner('slave');
     const client = (await runner.connect()) as PoolClient;
+    // the server's statement timeout runs across every FETCH of one cursor; RESET restores the
+    // pool's own before the connection goes back (a broken one is discarded by the pool anyway)
+    await client.query(`SET statement_timeout = ${EXPORT_TIMEOUT_MS}`);
     const rows = new QueryStream(EXPORT_SQL, [authorId ?? null], { batchSize: EXPORT_BATCH_ROWS });
     Object.assign(rows, { query_timeout: EXPORT_TIMEOUT_MS });
-    finished(rows, () => void runner.release());
+    finished(rows, () => {
+      const release = () => void runner.release();
+      client.query('RESET statement_timeout').then(release, release);
+    });
     client.query(rows);
     return rows;
   }
