@@ -1,0 +1,342 @@
+import { Client } from 'pg';
+import { TestUser } from '../utils/api-client';
+import { AppProcess, startAppProcess } from '../utils/app-process';
+import { sleep } from '../utils/net';
+import { errorShapeProblem } from './support/contract';
+import { appFeatures, GENEROUS_LIMITS } from './support/features';
+import { LoadRequest, LoadResult, probe, runLoad, statusCounts, timeUntil } from './support/load';
+import { PrivateRedis } from '../utils/private-redis';
+import { ScenarioReport } from './support/report';
+import { acknowledgedPosts, jsonRequest, missingPosts } from './support/writes';
+
+const features = appFeatures();
+const NO_REDIS = 'the app opens no Redis connection yet (cache and limiter not on Redis)';
+const NO_LIMITER = 'no rate-limit headers: the limiter is not wired yet';
+const NO_READY = '/health/ready is not served yet';
+const NO_CACHE = 'no cache entries appear in Redis: the cache is not on Redis yet';
+const RATE_LIMIT_HEADER = /^(x-)?ratelimit(-limit)?$/;
+
+const hasRateLimitHeaders = (r: LoadResult) =>
+  Object.keys(r.headers).some((name) => RATE_LIMIT_HEADER.test(name));
+
+/** The app's process and what it needs, on the suite's own Redis and the test database. */
+interface Stage {
+  app: AppProcess;
+  writer: TestUser;
+  readers: TestUser[];
+  postIds: number[];
+}
+
+async function stage(redis: PrivateRedis, failOpen: boolean): Promise<Stage> {
+  const app = await startAppProcess({
+    ...GENEROUS_LIMITS,
+    REDIS_URL: redis.url,
+    RATE_LIMIT_FAIL_OPEN: String(failOpen),
+  });
+  const [writer, ...readers] = await Promise.all(
+    ['writer', 'reader 1', 'reader 2', 'reader 3'].map((name) =>
+      app.api.createUser(`Redis fault ${name}`),
+    ),
+  );
+  const postIds: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const post = await app.api.post(
+      '/api/posts',
+      { title: `seed ${i}`, body: 'b' },
+      { token: writer.token },
+    );
+    postIds.push(post.body.id);
+  }
+  return { app, writer, readers, postIds };
+}
+
+/** Reads of cached routes, new posts and profile updates, in a fixed rotation. */
+function mixedRequest({ writer, readers, postIds }: Stage, tag: string) {
+  return (i: number): LoadRequest => {
+    const reader = readers[i % readers.length];
+    switch (i % 10) {
+      case 0:
+      case 1:
+      case 2:
+        return { kind: 'read', method: 'GET', path: `/api/users/${reader.id}` };
+      case 3:
+        return { kind: 'read', method: 'GET', path: `/api/posts/${postIds[i % postIds.length]}` };
+      case 4:
+        return {
+          kind: 'read',
+          method: 'GET',
+          path: `/api/users?ids=${readers.map((r) => r.id).join(',')}`,
+        };
+      case 5:
+      case 6:
+        return {
+          kind: 'write',
+          method: 'POST',
+          path: '/api/posts',
+          ...jsonRequest(writer.token, { title: `${tag}-${i}`, body: 'written during the fault' }),
+        };
+      case 7:
+        return {
+          kind: 'write',
+          method: 'PATCH',
+          path: `/api/users/${writer.id}`,
+          ...jsonRequest(writer.token, { bio: `${tag}-bio-${i}` }),
+        };
+      default:
+        return { kind: 'read', method: 'GET', path: `/api/users/${writer.id}` };
+    }
+  };
+}
+
+async function writerRow(db: Client, id: number): Promise<{ bio: string; version: number }> {
+  const { rows } = await db.query('SELECT bio, version FROM users WHERE id = $1', [id]);
+  return rows[0] as { bio: string; version: number };
+}
+
+describe('Redis killed mid-load and restarted (private redis-server)', () => {
+  let redis: PrivateRedis;
+  let db: Client;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await redis?.kill();
+  });
+
+  describe('with RATE_LIMIT_FAIL_OPEN=true', () => {
+    const report = new ScenarioReport(1, 'Redis killed mid-load and restarted (fail-open)');
+    let s: Stage;
+    let results: LoadResult[] = [];
+    let during: LoadResult[] = [];
+    let ready = { down: 0, downText: '', after: 0 };
+    let versionBefore = 0;
+    let cacheKeysAfter = 0;
+
+    report.setup(async () => {
+      if (!features.redisClient) return;
+      s = await stage(redis, true);
+      versionBefore = (await writerRow(db, s.writer.id)).version;
+      const load = runLoad({
+        url: s.app.url,
+        total: 1_500,
+        ratePerSecond: 150,
+        connections: 32,
+        request: mixedRequest(s, 'redis-open'),
+      });
+      await sleep(3_000);
+      await redis.kill();
+      const downAt = Date.now();
+      await sleep(800);
+      const readyDown = await probe(s.app.url, '/health/ready');
+      ready = { ...ready, down: readyDown.status, downText: readyDown.text };
+      await sleep(1_700);
+      const restartAt = Date.now();
+      await redis.restart();
+      report.recoveryMs = await timeUntil('the app is connected to Redis again', async () => {
+        if ((await redis.clientCount()) === 0) return false;
+        return !features.healthReady || (await probe(s.app.url, '/health/ready')).status === 200;
+      });
+      ready.after = (await probe(s.app.url, '/health/ready')).status;
+      results = await load;
+      during = results.filter((r) => r.sentAt >= downAt && r.sentAt < restartAt);
+      await s.app.api.get(`/api/users/${s.readers[0].id}`);
+      cacheKeysAfter = await redis.keysMentioning(s.readers[0].id);
+
+      report.addLoad(results);
+      const acknowledged = acknowledgedPosts(results);
+      const missing = await missingPosts(db, acknowledged);
+      const patches = results.filter((r) => r.request.method === 'PATCH' && r.status === 200);
+      const versionDelta = (await writerRow(db, s.writer.id)).version - versionBefore;
+      report.lost = missing.length + Math.max(0, patches.length - versionDelta);
+      report.note(
+        `Redis down ${restartAt - downAt} ms (SIGKILL, restarted empty on the same port); ` +
+          `requests sent meanwhile: ${JSON.stringify(statusCounts(during))}`,
+      );
+      report.note(
+        `acknowledged writes checked in PostgreSQL: ${acknowledged.length} posts, ` +
+          `${patches.length} profile updates (version +${versionDelta})`,
+      );
+    }, 90_000);
+
+    afterAll(() => s?.app.stop());
+
+    report.checkIf(
+      features.redisClient,
+      NO_REDIS,
+      'reads keep answering while Redis is down',
+      () => {
+        const reads = during.filter((r) => r.request.kind === 'read');
+        expect(reads.length).toBeGreaterThan(100);
+        expect(reads.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text}`)).toEqual(
+          [],
+        );
+        for (const r of reads.filter((x) => /^\/api\/users\/\d+$/.test(x.request.path))) {
+          expect(JSON.parse(r.text).id).toBe(Number(r.request.path.split('/').pop()));
+        }
+      },
+    );
+
+    report.checkIf(features.redisClient, NO_REDIS, 'writes succeed while Redis is down', () => {
+      const writes = during.filter((r) => r.request.kind === 'write');
+      expect(writes.length).toBeGreaterThan(50);
+      expect(writes.filter((r) => r.status >= 300).map((r) => `${r.status} ${r.text}`)).toEqual([]);
+    });
+
+    report.checkIf(
+      features.redisClient,
+      NO_REDIS,
+      'no acknowledged write is lost and the next read shows the last one',
+      async () => {
+        expect(await missingPosts(db, acknowledgedPosts(results))).toEqual([]);
+        const patches = results.filter((r) => r.request.method === 'PATCH' && r.status === 200);
+        const row = await writerRow(db, s.writer.id);
+        expect(row.version - versionBefore).toBeGreaterThanOrEqual(patches.length);
+        expect(patches.map((r) => JSON.parse(r.request.body as string).bio)).toContain(row.bio);
+        expect((await s.app.api.get(`/api/users/${s.writer.id}`)).body.bio).toBe(row.bio);
+      },
+    );
+
+    report.checkIf(
+      features.redisClient && features.rateLimit,
+      features.redisClient ? NO_LIMITER : NO_REDIS,
+      'the limiter fails open (nothing refused) and limits again after the restart',
+      async () => {
+        expect(during.filter((r) => r.status === 429 || r.status >= 500)).toEqual([]);
+        expect(hasRateLimitHeaders(results[results.length - 1])).toBe(true);
+        const after = await probe(s.app.url, `/api/users/${s.readers[0].id}`);
+        expect(hasRateLimitHeaders(after)).toBe(true);
+      },
+    );
+
+    report.checkIf(
+      features.redisClient && features.healthReady,
+      features.redisClient ? NO_READY : NO_REDIS,
+      'readiness reports Redis as failing while it is down, ready again after',
+      () => {
+        expect(ready.down).toBe(503);
+        expect(ready.downText).toMatch(/redis/i);
+        expect(ready.after).toBe(200);
+      },
+    );
+
+    report.checkIf(
+      features.redisClient,
+      NO_REDIS,
+      'recovers without a restart: same process, reconnected to Redis, no 5xx at any time',
+      async () => {
+        expect(s.app.child.exitCode).toBeNull();
+        expect(await redis.clientCount()).toBeGreaterThan(0);
+        expect(results.filter((r) => r.status >= 500 || r.status === 0)).toEqual([]);
+      },
+    );
+
+    report.checkIf(
+      features.redisClient && features.redisCache,
+      features.redisClient ? NO_CACHE : NO_REDIS,
+      'the cache writes to Redis again after the restart',
+      () => expect(cacheKeysAfter).toBeGreaterThan(0),
+    );
+  });
+
+  describe('with RATE_LIMIT_FAIL_OPEN=false', () => {
+    const report = new ScenarioReport(2, 'Redis killed mid-load and restarted (fail-closed)');
+    const covered = features.redisClient && features.rateLimit;
+    let s: Stage;
+    let results: LoadResult[] = [];
+    let during: LoadResult[] = [];
+    let liveDuring = 0;
+    let restartAt = 0;
+
+    report.setup(async () => {
+      if (!covered) return;
+      s = await stage(redis, false);
+      const load = runLoad({
+        url: s.app.url,
+        total: 750,
+        ratePerSecond: 150,
+        connections: 32,
+        request: mixedRequest(s, 'redis-closed'),
+      });
+      await sleep(1_500);
+      await redis.kill();
+      const downAt = Date.now();
+      await sleep(750);
+      liveDuring = (await probe(s.app.url, '/health/live')).status;
+      await sleep(750);
+      restartAt = Date.now();
+      await redis.restart();
+      report.recoveryMs = await timeUntil(
+        'a limited route answers again',
+        async () => (await probe(s.app.url, `/api/users/${s.writer.id}`)).status === 200,
+      );
+      results = await load;
+      during = results.filter((r) => r.sentAt >= downAt && r.sentAt < restartAt);
+      report.addLoad(results);
+      const acknowledged = acknowledgedPosts(results);
+      report.lost = (await missingPosts(db, acknowledged)).length;
+      report.note(
+        `Redis down ${restartAt - downAt} ms; requests sent meanwhile: ` +
+          `${JSON.stringify(statusCounts(during))} (503 is the fail-closed answer)`,
+      );
+    }, 90_000);
+
+    afterAll(() => s?.app.stop());
+
+    report.checkIf(
+      covered,
+      features.redisClient ? NO_LIMITER : NO_REDIS,
+      'limited routes answer 503 in the contract shape while Redis is down, never 500 or a hang',
+      () => {
+        expect(during.filter((r) => r.status === 503).length).toBeGreaterThan(50);
+        const wrong = results.filter(
+          (r) =>
+            (r.status >= 500 && r.status !== 503) ||
+            r.status === 0 ||
+            (r.status === 503 && errorShapeProblem(503, r.headers, r.text) !== undefined),
+        );
+        expect(wrong.map((r) => `${r.status} ${r.error ?? r.text}`)).toEqual([]);
+      },
+    );
+
+    report.checkIf(
+      covered,
+      features.redisClient ? NO_LIMITER : NO_REDIS,
+      'refused writes are not stored; acknowledged ones are',
+      async () => {
+        const refused = results.filter((r) => r.request.path === '/api/posts' && r.status === 503);
+        const titles = refused.map((r) => JSON.parse(r.request.body as string).title as string);
+        const { rows } = await db.query(
+          'SELECT count(*)::int AS n FROM posts WHERE title = ANY($1)',
+          [titles],
+        );
+        expect(rows[0].n).toBe(0);
+        expect(await missingPosts(db, acknowledgedPosts(results))).toEqual([]);
+      },
+    );
+
+    report.checkIf(
+      covered && features.healthLive,
+      covered ? '/health/live is not served yet' : NO_LIMITER,
+      'operations routes are never limited: /health/live stays 200',
+      () => expect(liveDuring).toBe(200),
+    );
+
+    report.checkIf(
+      covered,
+      features.redisClient ? NO_LIMITER : NO_REDIS,
+      'limiting resumes after the restart without restarting the app',
+      () => {
+        const after = results.filter((r) => r.sentAt > restartAt + 1_000);
+        expect(after.length).toBeGreaterThan(0);
+        expect(after.filter((r) => r.status >= 500)).toEqual([]);
+        expect(after.every(hasRateLimitHeaders)).toBe(true);
+        expect(s.app.child.exitCode).toBeNull();
+      },
+    );
+  });
+});

@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { freePort } from '../../utils/net';
+
+const execFileAsync = promisify(execFile);
+
+/** PostgreSQL server binaries of the machine (facts.md); override with `FAULTS_PG_BIN_DIR`. */
+const PG_BIN_DIR = process.env.FAULTS_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+/** `postgres` must be able to enter every folder on the way to the data. */
+const BASE_DIR = '/var/tmp/loadstar-faults';
+const DATABASE = 'faults_test';
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * A PostgreSQL cluster of the fault suite's own, on a fixed free port, so a test can stop and
+ * start it (the same port each time) without touching the shared server. As root the
+ * binaries run as the `postgres` OS user, because PostgreSQL refuses to run as root.
+ */
+export class PrivatePostgres {
+  private constructor(
+    readonly port: number,
+    private readonly dataDir: string,
+    private readonly runAs: OsUser | undefined,
+  ) {}
+
+  /** `postgres://…/faults_test` of the cluster. */
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${DATABASE}`;
+  }
+
+  /** Creates, starts and returns a fresh cluster with an empty `faults_test` database. */
+  static async create(): Promise<PrivatePostgres> {
+    if (!existsSync(join(PG_BIN_DIR, 'initdb'))) {
+      throw new Error(`PostgreSQL server binaries not found in ${PG_BIN_DIR} (FAULTS_PG_BIN_DIR)`);
+    }
+    const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
+    await mkdir(BASE_DIR, { recursive: true, mode: 0o755 });
+    await chmod(BASE_DIR, 0o755);
+    const dataDir = await mkdtemp(join(BASE_DIR, `pg-${process.pid}-`));
+    await chmod(dataDir, 0o700);
+    if (runAs) await chown(dataDir, runAs.uid, runAs.gid);
+    const server = new PrivatePostgres(await freePort(), dataDir, runAs);
+    await server.run('initdb', [
+      `--pgdata=${dataDir}`,
+      '--username=postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
+    await server.start();
+    const client = new Client({ host: '127.0.0.1', port: server.port, user: 'postgres' });
+    await client.connect();
+    await client.query(`CREATE DATABASE ${DATABASE}`);
+    await client.end();
+    return server;
+  }
+
+  async start(): Promise<void> {
+    await this.run('pg_ctl', [
+      'start',
+      '--wait',
+      '--timeout=30',
+      `--pgdata=${this.dataDir}`,
+      `--log=${join(this.dataDir, 'server.log')}`,
+      `--options=-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=60`,
+    ]);
+  }
+
+  /** `immediate` is a crash (no checkpoint, recovery at the next start); `fast` a clean stop. */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await this.run('pg_ctl', ['stop', '--wait', `--mode=${mode}`, `--pgdata=${this.dataDir}`]);
+  }
+
+  /** A client on the cluster's database, for checks behind the app's back. */
+  async connect(): Promise<Client> {
+    const client = new Client({ connectionString: this.url });
+    // A test that stops the server would otherwise crash on the client's error event.
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  }
+
+  /** Runs `work` on a fresh connection, closed afterwards. */
+  async query<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Stops the cluster if it runs and removes its folder. */
+  async destroy(): Promise<void> {
+    await this.stop('immediate').catch(() => undefined);
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  private async run(binary: 'initdb' | 'pg_ctl', args: string[]): Promise<void> {
+    try {
+      await execFileAsync(join(PG_BIN_DIR, binary), args, {
+        uid: this.runAs?.uid,
+        gid: this.runAs?.gid,
+        cwd: this.dataDir,
+        env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      });
+    } catch (error) {
+      const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+      throw new Error(`${binary} ${args[0]} failed: ${(stderr || stdout || String(error)).trim()}`);
+    }
+  }
+}
+
+async function postgresUser(): Promise<OsUser> {
+  const id = async (flag: string) =>
+    Number((await execFileAsync('id', [flag, 'postgres'])).stdout.trim());
+  return { uid: await id('-u'), gid: await id('-g') };
+}
