@@ -4,7 +4,7 @@ import { sleep } from '../utils/net';
 import { errorShapeProblem } from './support/contract';
 import { appFeatures, GENEROUS_LIMITS } from './support/features';
 import { LoadRequest, LoadResult, probe, runLoad, statusCounts, timeUntil } from './support/load';
-import { PrivatePostgres } from './support/private-postgres';
+import { PrivatePostgres } from '../utils/private-postgres';
 import { ScenarioReport } from './support/report';
 import { acknowledgedPosts, jsonRequest, missingPosts } from './support/writes';
 

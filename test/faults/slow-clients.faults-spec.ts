@@ -3,7 +3,7 @@ import { AppProcess, startAppProcess } from '../utils/app-process';
 import { sleep } from '../utils/net';
 import { appFeatures, GENEROUS_LIMITS } from './support/features';
 import { LoadResult, percentile, runLoad, timeUntil } from './support/load';
-import { PrivatePostgres } from './support/private-postgres';
+import { PrivatePostgres } from '../utils/private-postgres';
 import { ScenarioReport } from './support/report';
 import {
   residentBytes,

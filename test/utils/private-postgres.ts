@@ -4,15 +4,15 @@ import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { freePort } from '../../utils/net';
+import { freePort } from './net';
 
 const execFileAsync = promisify(execFile);
 
-/** PostgreSQL server binaries of the machine (facts.md); override with `FAULTS_PG_BIN_DIR`. */
-const PG_BIN_DIR = process.env.FAULTS_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+/** PostgreSQL server binaries of the machine (facts.md); override with `TEST_PG_BIN_DIR`. */
+const PG_BIN_DIR = process.env.TEST_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 /** `postgres` must be able to enter every folder on the way to the data. */
-const BASE_DIR = '/var/tmp/loadstar-faults';
-const DATABASE = 'faults_test';
+const BASE_DIR = '/var/tmp/loadstar-private-pg';
+const DATABASE = 'private_test';
 
 interface OsUser {
   uid: number;
@@ -20,8 +20,8 @@ interface OsUser {
 }
 
 /**
- * A PostgreSQL cluster of the fault suite's own, on a fixed free port, so a test can stop and
- * start it (the same port each time) without touching the shared server. As root the
+ * A PostgreSQL cluster of a test's own, on a fixed free port, so the test can stop and start it
+ * (the same port each time) without touching the shared server. As root the
  * binaries run as the `postgres` OS user, because PostgreSQL refuses to run as root.
  */
 export class PrivatePostgres {
@@ -31,15 +31,15 @@ export class PrivatePostgres {
     private readonly runAs: OsUser | undefined,
   ) {}
 
-  /** `postgres://…/faults_test` of the cluster. */
+  /** `postgres://…/private_test` of the cluster. */
   get url(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/${DATABASE}`;
   }
 
-  /** Creates, starts and returns a fresh cluster with an empty `faults_test` database. */
+  /** Creates, starts and returns a fresh cluster with an empty `private_test` database. */
   static async create(): Promise<PrivatePostgres> {
     if (!existsSync(join(PG_BIN_DIR, 'initdb'))) {
-      throw new Error(`PostgreSQL server binaries not found in ${PG_BIN_DIR} (FAULTS_PG_BIN_DIR)`);
+      throw new Error(`PostgreSQL server binaries not found in ${PG_BIN_DIR} (TEST_PG_BIN_DIR)`);
     }
     const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
     await mkdir(BASE_DIR, { recursive: true, mode: 0o755 });
