@@ -18,6 +18,17 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
 /** The database pool gauge of contract §3, read from `DatabaseService.poolStats()` on scrape. */
 export const DB_POOL_CONNECTIONS = 'db_pool_connections';
 
+/**
+ * prom-client defaults that are gauges with a counter's `_total` suffix, which `promtool check
+ * metrics` rejects. They are dropped: `nodejs_active_handles`, `nodejs_active_requests` and
+ * `nodejs_active_resources` carry the same counts, by type.
+ */
+export const MISNAMED_DEFAULT_GAUGES: readonly string[] = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** @see MetricsModuleOptions.clusterTimeoutMs */
 export const DEFAULT_CLUSTER_TIMEOUT_MS = 6_000;
 

@@ -2,7 +2,11 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@ne
 import { DatabaseService } from '@app/database';
 import { collectDefaultMetrics, Gauge, register } from 'prom-client';
 import { answerPrimaryMetricsRequests, requestClusterMetrics } from './metrics.cluster';
-import { DB_POOL_CONNECTIONS, DEFAULT_CLUSTER_TIMEOUT_MS } from './metrics.constants';
+import {
+  DB_POOL_CONNECTIONS,
+  DEFAULT_CLUSTER_TIMEOUT_MS,
+  MISNAMED_DEFAULT_GAUGES,
+} from './metrics.constants';
 import { METRICS_MODULE_OPTIONS } from './metrics.module-definition';
 import { MetricsModuleOptions } from './interfaces';
 
@@ -11,7 +15,8 @@ const DEFAULT_METRICS_MARKER = 'process_cpu_user_seconds_total';
 
 /**
  * The process's metrics in prom-client's default registry: Node's runtime (event-loop lag
- * from `monitorEventLoopDelay`, heap, GC, handles), the database pool read on each scrape,
+ * from `monitorEventLoopDelay`, heap, GC, handles; see `MISNAMED_DEFAULT_GAUGES` for the few
+ * left out), the database pool read on each scrape,
  * and whatever other modules register (`makeCounterProvider` & co.).
  */
 @Injectable()
@@ -32,6 +37,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     // Process-wide, like the registry: a second app in the same process (tests) reuses them.
     if (!register.getSingleMetric(DEFAULT_METRICS_MARKER)) {
       collectDefaultMetrics({ eventLoopMonitoringPrecision: 10 });
+      for (const name of MISNAMED_DEFAULT_GAUGES) register.removeSingleMetric(name);
     }
     if (this.options.clusterWorker) answerPrimaryMetricsRequests();
     if (this.database) this.poolGauge = this.registerPoolGauge(this.database);
