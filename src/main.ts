@@ -1,13 +1,113 @@
+import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
-import { ConfigValidationError, parseEnvironment } from '@app/config';
-import { createHttpApp } from '@app/http';
+import { DataSource } from 'typeorm';
+import { ConfigValidationError, LoadstarConfig, parseEnvironment } from '@app/config';
+import { buildDataSourceOptions, EMBEDDED_DATABASE_NAME, EmbeddedPostgres } from '@app/database';
+import { ReadinessState } from '@app/health';
+import {
+  awaitPromotion,
+  ClusterPrimary,
+  createHttpApp,
+  enableGracefulShutdown,
+  exitOnFatalErrors,
+  isClusterStandby,
+} from '@app/http';
+import { createLogDestination, createRootLogger, PinoLogger, PinoNestLogger } from '@app/logging';
+import { serveClusterMetrics } from '@app/metrics';
 import { AppModule } from './app.module';
+import { ENTITIES, MIGRATIONS } from './database/schema';
+
+/** Time the primary allows a worker beyond its shutdown delay and drain budget. */
+const WORKER_CLOSE_MARGIN_MS = 10_000;
+
+/**
+ * One application process: the whole app when `CLUSTER_WORKERS=0`, else one cluster worker
+ * (the standby listens only once the primary puts it in a dead worker's place). SIGTERM /
+ * SIGINT start the graceful shutdown of contract §3.
+ */
+async function serve(config: LoadstarConfig): Promise<void> {
+  const app = await createHttpApp(AppModule.forRoot(config), config);
+  enableGracefulShutdown(app, {
+    timeoutMs: config.http.shutdownTimeoutMs,
+    delayMs: config.http.shutdownDelayMs,
+    onShutdownStart: () => app.get(ReadinessState).markShuttingDown(),
+  });
+  if (isClusterStandby()) await awaitPromotion();
+  try {
+    await app.listen({ port: config.http.port, host: config.http.host });
+  } catch (error) {
+    // the pools, Redis and an embedded PostgreSQL started by this process close first
+    await app.close();
+    throw error;
+  }
+  new Logger('Bootstrap').log(`loadstar listening on ${await app.getUrl()}`);
+}
+
+/**
+ * The database every worker shares, prepared once by the primary: the embedded PostgreSQL
+ * started here (N workers starting one each would race for its data folder) and the
+ * migrations applied here (N workers applying them at once would race too).
+ */
+async function prepareSharedDatabase(
+  config: LoadstarConfig,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const embedded = config.database.url
+    ? undefined
+    : new EmbeddedPostgres({
+        dataDir: config.database.embeddedDataDir,
+        database: EMBEDDED_DATABASE_NAME,
+      });
+  const url = config.database.url ?? (await embedded!.start());
+  const stop = async () => embedded?.stop();
+  if (!config.database.migrationsRun) return { url, stop };
+  const dataSource = new DataSource(
+    buildDataSourceOptions(
+      { config: { ...config.database, poolMin: 0 }, entities: ENTITIES, migrations: MIGRATIONS },
+      url,
+    ),
+  );
+  try {
+    await dataSource.initialize();
+    await dataSource.destroy();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop };
+}
+
+/**
+ * `CLUSTER_WORKERS > 0`: the primary. It runs no Nest application and serves nothing itself;
+ * it prepares the shared database, forks the workers (restarting crashed ones), answers their
+ * requests for the cluster-wide `/metrics` over IPC, and after SIGTERM waits for them all
+ * before stopping the embedded PostgreSQL.
+ */
+async function runClusterPrimary(config: LoadstarConfig): Promise<never> {
+  const root = createRootLogger(config.log, createLogDestination(config.log));
+  Logger.overrideLogger(new PinoNestLogger(new PinoLogger({ pinoHttp: { logger: root } }), {}));
+  const database = await prepareSharedDatabase(config);
+  const env: Record<string, string> = { DATABASE_URL: database.url };
+  if (config.auth.jwtSecretGenerated) {
+    // one random secret for the cluster: a token signed by one worker verifies on all
+    env.JWT_SECRET = config.auth.jwtSecret;
+  }
+  const stopServingMetrics = serveClusterMetrics();
+  const exitCode = await new ClusterPrimary({
+    workers: config.cluster.workers,
+    env,
+    stopTimeoutMs:
+      config.http.shutdownDelayMs + config.http.shutdownTimeoutMs + WORKER_CLOSE_MARGIN_MS,
+  }).run();
+  stopServingMetrics();
+  await database.stop();
+  process.exit(exitCode);
+}
 
 async function bootstrap(): Promise<void> {
+  exitOnFatalErrors();
   const config = parseEnvironment();
-  const app = await createHttpApp(AppModule.forRoot(config), config);
-  await app.listen({ port: config.http.port, host: config.http.host });
-  new Logger('Bootstrap').log(`loadstar listening on ${await app.getUrl()}`);
+  if (config.cluster.workers > 0 && cluster.isPrimary) await runClusterPrimary(config);
+  else await serve(config);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -1,53 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiClient } from '../utils/api-client';
+import { builtApp } from '../utils/built-app';
 import { SHARED_TEST_JWT_SECRET } from '../utils/app-process';
 import { freePort, sleep } from '../utils/net';
 import { RELAXED_RATE_LIMITS } from '../utils/rate-limits';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
-const SHARED_DIST = join(ROOT, 'dist');
-
-/** Newest modification time of the application's TypeScript sources. */
-function newestSourceMs(): number {
-  return ['src', 'libs']
-    .flatMap((folder) =>
-      readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
-        .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
-        .map((file) => statSync(join(ROOT, folder, file)).mtimeMs),
-    )
-    .reduce((newest, mtime) => Math.max(newest, mtime), 0);
-}
-
-/**
- * The output of `nest build`: the shared dist/ when it is newer than every source (CI builds
- * before testing), else a private build (never touching the shared dist/). Type checking is
- * the build's and CI's job; here it is skipped to keep the test short.
- */
-async function builtApp(privateDir: string): Promise<string> {
-  const sharedMain = join(SHARED_DIST, 'src', 'main.js');
-  if (existsSync(sharedMain) && statSync(sharedMain).mtimeMs > newestSourceMs()) {
-    return SHARED_DIST;
-  }
-  await mkdir(privateDir, { recursive: true });
-  const tsconfig = join(privateDir, 'tsconfig.json');
-  await writeFile(
-    tsconfig,
-    JSON.stringify({
-      extends: '../../tsconfig.build.json',
-      compilerOptions: { outDir: './out', noCheck: true },
-      include: ['../../src', '../../libs'],
-    }),
-  );
-  await run('npx', ['nest', 'build', '--path', tsconfig.slice(ROOT.length + 1)], {
-    cwd: ROOT,
-  });
-  return join(privateDir, 'out');
-}
 
 describe('worker tasks in the built application (e2e)', () => {
   const privateDir = join(ROOT, '.data', `worker-dist-${process.pid}`);

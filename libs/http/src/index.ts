@@ -3,3 +3,17 @@ export { HttpErrorFilter } from './http-error.filter';
 export { toErrorResponse, ErrorBody, ErrorResponse } from './http.errors';
 export { ParseIdPipe, parseIdList, toStrictInteger } from './parse-id.pipe';
 export { MAX_ENTITY_ID, REQUEST_ID_HEADER } from './http.constants';
+export {
+  awaitPromotion,
+  ClusterPrimary,
+  ClusterPrimaryOptions,
+  isClusterStandby,
+  RestartBackoff,
+  restartDelayMs,
+} from './http-cluster';
+export {
+  enableGracefulShutdown,
+  exitOnFatalErrors,
+  GracefulShutdownOptions,
+  ProcessEvents,
+} from './http-shutdown';

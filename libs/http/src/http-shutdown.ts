@@ -1,0 +1,117 @@
+import type { Server } from 'node:http';
+import { INestApplication, Logger } from '@nestjs/common';
+
+/** Time allowed after the drain for the pools, Redis and the embedded PostgreSQL to close. */
+const CLOSE_CLIENTS_BUDGET_MS = 5_000;
+
+/** Options of {@link enableGracefulShutdown}. */
+export interface GracefulShutdownOptions {
+  /**
+   * Drain budget: how long requests in flight may still run once the listener has closed;
+   * their connections are cut after it.
+   */
+  timeoutMs: number;
+  /**
+   * Wait between readiness turning 503 and the listener closing, so load balancers that
+   * probe readiness stop routing here first. @default 0
+   */
+  delayMs?: number;
+  /** Runs first on a signal, e.g. `() => app.get(ReadinessState).markShuttingDown()`. */
+  onShutdownStart?: () => void;
+  /** @default ['SIGTERM', 'SIGINT'] */
+  signals?: NodeJS.Signals[];
+}
+
+/** The part of `process` the handlers use; a fake in unit tests. */
+export type ProcessEvents = Pick<NodeJS.Process, 'on' | 'exit'>;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Contract §3's shutdown on SIGTERM / SIGINT, ending the process with exit code 0:
+ * `onShutdownStart` (readiness answers 503), `delayMs`, then `app.close()`, in which Nest runs
+ * `onModuleDestroy`, `beforeApplicationShutdown`, closes the listener and waits for requests in
+ * flight (idle keep-alive sockets are closed at once: `forceCloseConnections: 'idle'`), then
+ * `onApplicationShutdown`, where the worker pool, database pool, Redis clients and the embedded
+ * PostgreSQL close. Connections still busy after `timeoutMs` are cut; a close that still hangs
+ * 5 s later ends the process with exit code 1. A second signal changes nothing.
+ *
+ * Used instead of Nest's `enableShutdownHooks()`, which re-raises the signal after closing
+ * (the exit status then says "killed by SIGTERM", not 0) and neither waits nor bounds the drain.
+ *
+ * @example enableGracefulShutdown(app, { timeoutMs: 10_000, delayMs: 5_000, onShutdownStart });
+ */
+export function enableGracefulShutdown(
+  app: INestApplication,
+  options: GracefulShutdownOptions,
+  target: ProcessEvents = process,
+): void {
+  const logger = new Logger('Shutdown');
+  let started = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (started) {
+      logger.log(`${signal} received again; the shutdown already under way continues`);
+      return;
+    }
+    started = true;
+    shutDown(app, options, signal, logger, (code) => target.exit(code)).then(
+      () => target.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        target.exit(1);
+      },
+    );
+  };
+  for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) target.on(signal, onSignal);
+}
+
+async function shutDown(
+  app: INestApplication,
+  options: GracefulShutdownOptions,
+  signal: NodeJS.Signals,
+  logger: Logger,
+  exit: (code: number) => void,
+): Promise<void> {
+  const delayMs = options.delayMs ?? 0;
+  options.onShutdownStart?.();
+  logger.log(
+    `${signal} received: readiness answers 503; the listener closes in ${delayMs} ms, then requests in flight get ${options.timeoutMs} ms`,
+  );
+  await sleep(delayMs);
+
+  const server = app.getHttpServer() as Server;
+  const cutConnections = setTimeout(() => {
+    logger.warn(`requests still running after ${options.timeoutMs} ms; closing their connections`);
+    server.closeAllConnections();
+  }, options.timeoutMs);
+  const giveUp = setTimeout(() => {
+    logger.error(`shutdown not finished ${CLOSE_CLIENTS_BUDGET_MS} ms after the drain budget`);
+    exit(1);
+  }, options.timeoutMs + CLOSE_CLIENTS_BUDGET_MS);
+  // Neither timer may keep the process alive once everything has closed.
+  cutConnections.unref();
+  giveUp.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cutConnections);
+    clearTimeout(giveUp);
+  }
+  logger.log('shut down cleanly');
+}
+
+/**
+ * Ends the process with exit code 1 after logging an `uncaughtException` or an
+ * `unhandledRejection`: its state is unknown from then on, and a process that is half alive
+ * (a listener up, a pool broken) is worse than one the cluster primary or the orchestrator
+ * restarts. Install once, first thing.
+ */
+export function exitOnFatalErrors(target: ProcessEvents = process): void {
+  const logger = new Logger('Process');
+  const fail = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${kind}; exiting so that the process is restarted`);
+    target.exit(1);
+  };
+  target.on('uncaughtException', fail('uncaught exception'));
+  target.on('unhandledRejection', fail('unhandled promise rejection'));
+}
