@@ -37,8 +37,10 @@ function pathOf(url: string): string {
  *
  * - `onRequest` enters the request's log context, so every `Logger`/`PinoLogger` line written
  *   while serving the request carries `requestId`;
- * - `preHandler` enters it again when reading the body lost it (the body's `end` event runs in
- *   the connection's context, not the request's);
+ * - `preHandler` enters it again should anything between the two have left it. Fastify 5 runs
+ *   body parsers in the request's async scope, so a body arriving after its headers keeps the
+ *   context (test/observability covers it); a parser or plugin that emits from the
+ *   connection's scope would not, and this costs one comparison per request;
  * - `onResponse` writes the access-log line: `info`, `warn` when slower than
  *   `slowRequestMs`, `error` for a 5xx, `debug` for quiet routes (health, metrics, docs).
  *
