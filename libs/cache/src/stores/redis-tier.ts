@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
-import KeyvRedis from '@keyv/redis';
+import KeyvRedis, { KeyvRedisOptions } from '@keyv/redis';
 import { createClient } from '@redis/client';
-import { Keyv } from 'keyv';
+import { Keyv, KeyvEntry } from 'keyv';
 import { CACHE_LOCK_PREFIX, CACHE_NAMESPACE, CACHE_TAG_PREFIX } from '../cache.constants';
 
 /** The node-redis client the cache uses. */
@@ -22,6 +22,85 @@ export type ReadOrLock =
   | { state: 'found'; stored: { value: unknown; expires?: number } }
   | { state: 'locked' }
   | { state: 'busy' };
+
+/** A command of the cache's that Redis did not answer within the command timeout. */
+export class RedisCommandTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * `operation`, or a {@link RedisCommandTimeoutError} after `timeoutMs`. node-redis's own
+ * command timeout only covers the wait before the command is written: a Redis that accepted
+ * the connection but stopped answering (frozen, overloaded, a half-open socket) would hold
+ * every command, and the request behind it, forever.
+ */
+function within<T>(operation: Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RedisCommandTimeoutError(timeoutMs)), timeoutMs);
+    operation.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * The `@keyv/redis` store with every operation bounded by the command timeout. Like the store
+ * itself (`throwOnErrors: false`), a timed-out operation is reported as an `error` event and
+ * answers as a miss, so cache-manager carries on with the next tier or the loader.
+ */
+class BoundedKeyvRedis extends KeyvRedis<string> {
+  constructor(
+    client: RedisClient,
+    options: KeyvRedisOptions,
+    private readonly timeoutMs: number,
+  ) {
+    super(client, options);
+  }
+
+  override get<U = string>(key: string): Promise<U | undefined> {
+    return this.bounded(super.get<U>(key), undefined);
+  }
+
+  override getMany<U = string>(keys: string[]): Promise<Array<U | undefined>> {
+    return this.bounded(super.getMany<U>(keys), new Array<U | undefined>(keys.length));
+  }
+
+  override set(key: string, value: string, ttl?: number): Promise<void> {
+    return this.bounded(super.set(key, value, ttl), undefined);
+  }
+
+  override setMany(entries: KeyvEntry[]): Promise<void> {
+    return this.bounded(super.setMany(entries), undefined);
+  }
+
+  override has(key: string): Promise<boolean> {
+    return this.bounded(super.has(key), false);
+  }
+
+  override delete(key: string): Promise<boolean> {
+    return this.bounded(super.delete(key), false);
+  }
+
+  override deleteMany(keys: string[]): Promise<boolean> {
+    return this.bounded(super.deleteMany(keys), false);
+  }
+
+  private bounded<T>(operation: Promise<T>, fallback: T): Promise<T> {
+    return within(operation, this.timeoutMs).catch((error: unknown) => {
+      this.emit('error', error);
+      return fallback;
+    });
+  }
+}
 
 /** After this many failed commands in a row the tier is skipped for {@link BREAKER_OPEN_MS}. */
 const BREAKER_FAILURES = 3;
@@ -44,7 +123,7 @@ return 0`;
 
 /**
  * The shared tier: a node-redis client set up so that a dead or slow Redis never holds a
- * request (no offline queue, a command timeout, a connect timeout, reconnection with
+ * request (no offline queue, a timeout on every command, a connect timeout, reconnection with
  * exponential backoff, and a breaker that skips Redis for a second after repeated failures),
  * the `@keyv/redis` store cache-manager tiers, and the commands cache-manager lacks: fill
  * locks and tag sets.
@@ -70,7 +149,6 @@ export class RedisTier {
     this.client = createClient({
       url: options.url,
       disableOfflineQueue: true,
-      commandOptions: { timeout: options.commandTimeoutMs },
       socket: {
         connectTimeout: options.connectTimeoutMs,
         reconnectStrategy: (retries) =>
@@ -81,12 +159,16 @@ export class RedisTier {
     // error is recognised below and not counted as a failed command.
     this.client.on('error', (error: unknown) => this.onConnectionError(error));
     this.client.on('ready', () => this.onReady());
-    const store = new KeyvRedis(this.client, {
-      keyPrefixSeparator: ':',
-      throwOnConnectError: false,
-      throwOnErrors: false,
-      connectionTimeout: options.connectTimeoutMs,
-    });
+    const store = new BoundedKeyvRedis(
+      this.client,
+      {
+        keyPrefixSeparator: ':',
+        throwOnConnectError: false,
+        throwOnErrors: false,
+        connectionTimeout: options.connectTimeoutMs,
+      },
+      options.commandTimeoutMs,
+    );
     this.keyv = new Keyv({ store, namespace: CACHE_NAMESPACE, useKeyPrefix: false });
     this.keyv.on('error', (error: unknown) => {
       if (error !== this.connectionError) this.recordFailure(error);
@@ -182,7 +264,7 @@ export class RedisTier {
   /** A command of ours: counted against the breaker, rethrown for the caller to degrade. */
   private async run<T>(command: () => Promise<T>): Promise<T> {
     try {
-      const result = await command();
+      const result = await within(command(), this.options.commandTimeoutMs);
       this.consecutiveFailures = 0;
       return result;
     } catch (error) {
