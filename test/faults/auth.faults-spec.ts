@@ -1,13 +1,11 @@
 import { Client } from 'pg';
 import { TestUser } from '../utils/api-client';
 import { AppProcess, startAppProcess } from '../utils/app-process';
+import { RELAXED_RATE_LIMITS } from '../utils/rate-limits';
 import { errorShapeProblem } from './support/contract';
-import { appFeatures, GENEROUS_LIMITS } from './support/features';
 import { hostileTokens } from './support/jwt';
 import { LoadResult, probe } from './support/load';
 import { ScenarioReport } from './support/report';
-
-const features = appFeatures();
 
 /** Every route that needs a token, with a body that would be valid from the right caller. */
 function protectedRoutes(a: TestUser, b: TestUser, postOfA: number) {
@@ -30,7 +28,7 @@ function readRoutes(b: TestUser, postOfB: number) {
     `/api/users/${b.id}/dashboard`,
     `/api/posts/${postOfB}`,
     `/api/posts?authorId=${b.id}`,
-    ...(features.exportRoute ? [`/api/posts/export?format=ndjson&authorId=${b.id}`] : []),
+    `/api/posts/export?format=ndjson&authorId=${b.id}`,
   ];
 }
 
@@ -66,7 +64,7 @@ describe('auth under attack', () => {
     });
 
   report.setup(async () => {
-    app = await startAppProcess(GENEROUS_LIMITS);
+    app = await startAppProcess(RELAXED_RATE_LIMITS);
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
     [a, b] = await Promise.all([app.api.createUser('Attacker A'), app.api.createUser('Victim B')]);

@@ -4,8 +4,8 @@ import { Client } from 'pg';
 import { Pool } from 'undici';
 import { TestUser } from '../utils/api-client';
 import { AppProcess, startAppProcess } from '../utils/app-process';
+import { RELAXED_RATE_LIMITS } from '../utils/rate-limits';
 import { errorShapeProblem } from './support/contract';
-import { GENEROUS_LIMITS } from './support/features';
 import { Caller, hostileRequests, HostileRequest } from './support/hostile-requests';
 import { hostileTokens } from './support/jwt';
 import { ScenarioReport } from './support/report';
@@ -123,7 +123,7 @@ describe('hostile input fuzz', () => {
   let failure: string | undefined;
 
   report.setup(async () => {
-    app = await startAppProcess({ ...GENEROUS_LIMITS, LOG_LEVEL: 'fatal' });
+    app = await startAppProcess({ ...RELAXED_RATE_LIMITS, LOG_LEVEL: 'fatal' });
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
     [a, b] = await Promise.all([app.api.createUser('Fuzz A'), app.api.createUser('Fuzz B')]);

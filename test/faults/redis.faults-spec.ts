@@ -2,18 +2,13 @@ import { Client } from 'pg';
 import { TestUser } from '../utils/api-client';
 import { AppProcess, startAppProcess } from '../utils/app-process';
 import { sleep } from '../utils/net';
-import { errorShapeProblem } from './support/contract';
-import { appFeatures, GENEROUS_LIMITS } from './support/features';
-import { LoadRequest, LoadResult, probe, runLoad, statusCounts, timeUntil } from './support/load';
 import { PrivateRedis } from '../utils/private-redis';
+import { RELAXED_RATE_LIMITS } from '../utils/rate-limits';
+import { errorShapeProblem } from './support/contract';
+import { LoadRequest, LoadResult, probe, runLoad, statusCounts, timeUntil } from './support/load';
 import { ScenarioReport } from './support/report';
 import { acknowledgedPosts, jsonRequest, missingPosts } from './support/writes';
 
-const features = appFeatures();
-const NO_REDIS = 'the app opens no Redis connection yet (cache and limiter not on Redis)';
-const NO_LIMITER = 'no rate-limit headers: the limiter is not wired yet';
-const NO_READY = '/health/ready is not served yet';
-const NO_CACHE = 'no cache entries appear in Redis: the cache is not on Redis yet';
 const RATE_LIMIT_HEADER = /^(x-)?ratelimit(-limit)?$/;
 
 const hasRateLimitHeaders = (r: LoadResult) =>
@@ -29,7 +24,7 @@ interface Stage {
 
 async function stage(redis: PrivateRedis, failOpen: boolean): Promise<Stage> {
   const app = await startAppProcess({
-    ...GENEROUS_LIMITS,
+    ...RELAXED_RATE_LIMITS,
     REDIS_URL: redis.url,
     RATE_LIMIT_FAIL_OPEN: String(failOpen),
   });
@@ -118,7 +113,6 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
     let cacheKeysAfter = 0;
 
     report.setup(async () => {
-      if (!features.redisClient) return;
       s = await stage(redis, true);
       versionBefore = (await writerRow(db, s.writer.id)).version;
       const load = runLoad({
@@ -139,7 +133,7 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
       await redis.restart();
       report.recoveryMs = await timeUntil('the app is connected to Redis again', async () => {
         if ((await redis.clientCount()) === 0) return false;
-        return !features.healthReady || (await probe(s.app.url, '/health/ready')).status === 200;
+        return (await probe(s.app.url, '/health/ready')).status === 200;
       });
       ready.after = (await probe(s.app.url, '/health/ready')).status;
       results = await load;
@@ -165,45 +159,31 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
 
     afterAll(() => s?.app.stop());
 
-    report.checkIf(
-      features.redisClient,
-      NO_REDIS,
-      'reads keep answering while Redis is down',
-      () => {
-        const reads = during.filter((r) => r.request.kind === 'read');
-        expect(reads.length).toBeGreaterThan(100);
-        expect(reads.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text}`)).toEqual(
-          [],
-        );
-        for (const r of reads.filter((x) => /^\/api\/users\/\d+$/.test(x.request.path))) {
-          expect(JSON.parse(r.text).id).toBe(Number(r.request.path.split('/').pop()));
-        }
-      },
-    );
+    report.check('reads keep answering while Redis is down', () => {
+      const reads = during.filter((r) => r.request.kind === 'read');
+      expect(reads.length).toBeGreaterThan(100);
+      expect(reads.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text}`)).toEqual([]);
+      for (const r of reads.filter((x) => /^\/api\/users\/\d+$/.test(x.request.path))) {
+        expect(JSON.parse(r.text).id).toBe(Number(r.request.path.split('/').pop()));
+      }
+    });
 
-    report.checkIf(features.redisClient, NO_REDIS, 'writes succeed while Redis is down', () => {
+    report.check('writes succeed while Redis is down', () => {
       const writes = during.filter((r) => r.request.kind === 'write');
       expect(writes.length).toBeGreaterThan(50);
       expect(writes.filter((r) => r.status >= 300).map((r) => `${r.status} ${r.text}`)).toEqual([]);
     });
 
-    report.checkIf(
-      features.redisClient,
-      NO_REDIS,
-      'no acknowledged write is lost and the next read shows the last one',
-      async () => {
-        expect(await missingPosts(db, acknowledgedPosts(results))).toEqual([]);
-        const patches = results.filter((r) => r.request.method === 'PATCH' && r.status === 200);
-        const row = await writerRow(db, s.writer.id);
-        expect(row.version - versionBefore).toBeGreaterThanOrEqual(patches.length);
-        expect(patches.map((r) => JSON.parse(r.request.body as string).bio)).toContain(row.bio);
-        expect((await s.app.api.get(`/api/users/${s.writer.id}`)).body.bio).toBe(row.bio);
-      },
-    );
+    report.check('no acknowledged write is lost and the next read shows the last one', async () => {
+      expect(await missingPosts(db, acknowledgedPosts(results))).toEqual([]);
+      const patches = results.filter((r) => r.request.method === 'PATCH' && r.status === 200);
+      const row = await writerRow(db, s.writer.id);
+      expect(row.version - versionBefore).toBeGreaterThanOrEqual(patches.length);
+      expect(patches.map((r) => JSON.parse(r.request.body as string).bio)).toContain(row.bio);
+      expect((await s.app.api.get(`/api/users/${s.writer.id}`)).body.bio).toBe(row.bio);
+    });
 
-    report.checkIf(
-      features.redisClient && features.rateLimit,
-      features.redisClient ? NO_LIMITER : NO_REDIS,
+    report.check(
       'the limiter fails open (nothing refused) and limits again after the restart',
       async () => {
         expect(during.filter((r) => r.status === 429 || r.status >= 500)).toEqual([]);
@@ -213,20 +193,13 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
       },
     );
 
-    report.checkIf(
-      features.redisClient && features.healthReady,
-      features.redisClient ? NO_READY : NO_REDIS,
-      'readiness reports Redis as failing while it is down, ready again after',
-      () => {
-        expect(ready.down).toBe(503);
-        expect(ready.downText).toMatch(/redis/i);
-        expect(ready.after).toBe(200);
-      },
-    );
+    report.check('readiness reports Redis as failing while it is down, ready again after', () => {
+      expect(ready.down).toBe(503);
+      expect(ready.downText).toMatch(/redis/i);
+      expect(ready.after).toBe(200);
+    });
 
-    report.checkIf(
-      features.redisClient,
-      NO_REDIS,
+    report.check(
       'recovers without a restart: same process, reconnected to Redis, no 5xx at any time',
       async () => {
         expect(s.app.child.exitCode).toBeNull();
@@ -235,17 +208,13 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
       },
     );
 
-    report.checkIf(
-      features.redisClient && features.redisCache,
-      features.redisClient ? NO_CACHE : NO_REDIS,
-      'the cache writes to Redis again after the restart',
-      () => expect(cacheKeysAfter).toBeGreaterThan(0),
+    report.check('the cache writes to Redis again after the restart', () =>
+      expect(cacheKeysAfter).toBeGreaterThan(0),
     );
   });
 
   describe('with RATE_LIMIT_FAIL_OPEN=false', () => {
     const report = new ScenarioReport(2, 'Redis killed mid-load and restarted (fail-closed)');
-    const covered = features.redisClient && features.rateLimit;
     let s: Stage;
     let results: LoadResult[] = [];
     let during: LoadResult[] = [];
@@ -253,7 +222,6 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
     let restartAt = 0;
 
     report.setup(async () => {
-      if (!covered) return;
       s = await stage(redis, false);
       const load = runLoad({
         url: s.app.url,
@@ -287,9 +255,7 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
 
     afterAll(() => s?.app.stop());
 
-    report.checkIf(
-      covered,
-      features.redisClient ? NO_LIMITER : NO_REDIS,
+    report.check(
       'limited routes answer 503 in the contract shape while Redis is down, never 500 or a hang',
       () => {
         expect(during.filter((r) => r.status === 503).length).toBeGreaterThan(50);
@@ -303,40 +269,27 @@ describe('Redis killed mid-load and restarted (private redis-server)', () => {
       },
     );
 
-    report.checkIf(
-      covered,
-      features.redisClient ? NO_LIMITER : NO_REDIS,
-      'refused writes are not stored; acknowledged ones are',
-      async () => {
-        const refused = results.filter((r) => r.request.path === '/api/posts' && r.status === 503);
-        const titles = refused.map((r) => JSON.parse(r.request.body as string).title as string);
-        const { rows } = await db.query(
-          'SELECT count(*)::int AS n FROM posts WHERE title = ANY($1)',
-          [titles],
-        );
-        expect(rows[0].n).toBe(0);
-        expect(await missingPosts(db, acknowledgedPosts(results))).toEqual([]);
-      },
+    report.check('refused writes are not stored; acknowledged ones are', async () => {
+      const refused = results.filter((r) => r.request.path === '/api/posts' && r.status === 503);
+      const titles = refused.map((r) => JSON.parse(r.request.body as string).title as string);
+      const { rows } = await db.query(
+        'SELECT count(*)::int AS n FROM posts WHERE title = ANY($1)',
+        [titles],
+      );
+      expect(rows[0].n).toBe(0);
+      expect(await missingPosts(db, acknowledgedPosts(results))).toEqual([]);
+    });
+
+    report.check('operations routes are never limited: /health/live stays 200', () =>
+      expect(liveDuring).toBe(200),
     );
 
-    report.checkIf(
-      covered && features.healthLive,
-      covered ? '/health/live is not served yet' : NO_LIMITER,
-      'operations routes are never limited: /health/live stays 200',
-      () => expect(liveDuring).toBe(200),
-    );
-
-    report.checkIf(
-      covered,
-      features.redisClient ? NO_LIMITER : NO_REDIS,
-      'limiting resumes after the restart without restarting the app',
-      () => {
-        const after = results.filter((r) => r.sentAt > restartAt + 1_000);
-        expect(after.length).toBeGreaterThan(0);
-        expect(after.filter((r) => r.status >= 500)).toEqual([]);
-        expect(after.every(hasRateLimitHeaders)).toBe(true);
-        expect(s.app.child.exitCode).toBeNull();
-      },
-    );
+    report.check('limiting resumes after the restart without restarting the app', () => {
+      const after = results.filter((r) => r.sentAt > restartAt + 1_000);
+      expect(after.length).toBeGreaterThan(0);
+      expect(after.filter((r) => r.status >= 500)).toEqual([]);
+      expect(after.every(hasRateLimitHeaders)).toBe(true);
+      expect(s.app.child.exitCode).toBeNull();
+    });
   });
 });

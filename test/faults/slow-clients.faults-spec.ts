@@ -1,7 +1,7 @@
 import { TestUser } from '../utils/api-client';
 import { AppProcess, startAppProcess } from '../utils/app-process';
+import { RELAXED_RATE_LIMITS } from '../utils/rate-limits';
 import { sleep } from '../utils/net';
-import { appFeatures, GENEROUS_LIMITS } from './support/features';
 import { LoadResult, percentile, runLoad, timeUntil } from './support/load';
 import { PrivatePostgres } from '../utils/private-postgres';
 import { ScenarioReport } from './support/report';
@@ -12,7 +12,6 @@ import {
   watchMemory,
 } from './support/slow-clients';
 
-const features = appFeatures();
 const TRICKLERS = 200;
 /** The p99 comparison is repeated up to this often: one quiet round shows slow clients cost nothing. */
 const ROUNDS = 3;
@@ -55,17 +54,19 @@ describe('slow clients', () => {
 
   report.setup(async () => {
     pg = await PrivatePostgres.create();
-    app = await startAppProcess({ ...GENEROUS_LIMITS, DATABASE_URL: pg.url, REDIS_URL: undefined });
+    app = await startAppProcess({
+      ...RELAXED_RATE_LIMITS,
+      DATABASE_URL: pg.url,
+      REDIS_URL: undefined,
+    });
     author = await app.api.createUser('Slow export author');
-    if (features.exportRoute) {
-      await pg.query((db) =>
-        db.query(
-          `INSERT INTO posts (author_id, title, body)
-           SELECT $1, 'post ' || g, $2 FROM generate_series(1, $3) g`,
-          [author.id, EXPORT_BODY, EXPORT_ROWS],
-        ),
-      );
-    }
+    await pg.query((db) =>
+      db.query(
+        `INSERT INTO posts (author_id, title, body)
+         SELECT $1, 'post ' || g, $2 FROM generate_series(1, $3) g`,
+        [author.id, EXPORT_BODY, EXPORT_ROWS],
+      ),
+    );
     const cheap = (total: number) =>
       runLoad({
         url: app.url,
@@ -81,19 +82,19 @@ describe('slow clients', () => {
       for (let round = 0; round < ROUNDS; round++) {
         const idle = await cheap(SAMPLES);
         const tricklers = await startHeaderTricklers(app.port, TRICKLERS);
-        const slow = features.exportRoute
-          ? startSlowReader(`${app.url}/api/posts/export?format=ndjson&authorId=${author.id}`)
-          : undefined;
+        const slow = startSlowReader(
+          `${app.url}/api/posts/export?format=ndjson&authorId=${author.id}`,
+        );
         await sleep(1_000);
         const loaded = await cheap(SAMPLES);
         const tricklersOpen = tricklers.open();
         Object.assign(reader, {
-          status: slow?.status() ?? 0,
-          received: slow?.received() ?? 0,
-          ended: slow?.ended() ?? false,
+          status: slow.status(),
+          received: slow.received(),
+          ended: slow.ended(),
         });
         tricklers.stop();
-        slow?.stop();
+        slow.stop();
         results.push(...idle, ...loaded);
         const idleP99 = percentile(
           idle.map((r) => r.latencyMs),
@@ -110,13 +111,11 @@ describe('slow clients', () => {
       memory.stop();
     }
     memoryGrowth = memory.peak() - baseline;
-    if (features.exportRoute) {
-      exportStoppedMs = await timeUntil(
-        'the export query ends after its reader left',
-        async () => (await exportQueriesRunning()) === 0,
-        10_000,
-      );
-    }
+    exportStoppedMs = await timeUntil(
+      'the export query ends after its reader left',
+      async () => (await exportQueriesRunning()) === 0,
+      10_000,
+    );
     report.addLoad(results);
     report.note(
       `p99 of GET /api/config, idle → with slow clients: ${rounds
@@ -127,10 +126,8 @@ describe('slow clients', () => {
     );
     report.note(
       `resident memory growth ${MB(memoryGrowth)} (bound ${MB(MEMORY_BOUND_BYTES)}); ` +
-        (features.exportRoute
-          ? `export of ${EXPORT_ROWS} rows (~${MB(EXPORT_ROWS * EXPORT_BODY.length)}): reader got ` +
-            `${reader.received} bytes; query ended ${exportStoppedMs} ms after the reader left`
-          : 'no export route to read slowly'),
+        `export of ${EXPORT_ROWS} rows (~${MB(EXPORT_ROWS * EXPORT_BODY.length)}): reader got ` +
+        `${reader.received} bytes; query ended ${exportStoppedMs} ms after the reader left`,
     );
   }, 180_000);
 
@@ -154,9 +151,7 @@ describe('slow clients', () => {
 
   report.check('the process stays up', () => expect(app.child.exitCode).toBeNull());
 
-  report.checkIf(
-    features.exportRoute,
-    'GET /api/posts/export is not served yet',
+  report.check(
     'the 1 KB/s reader is streamed to, not buffered for: it gets data, the export never ends',
     () => {
       expect(reader.status).toBe(200);
@@ -165,10 +160,7 @@ describe('slow clients', () => {
     },
   );
 
-  report.checkIf(
-    features.exportRoute,
-    'GET /api/posts/export is not served yet',
-    'the export query stops once the slow reader disconnects',
-    () => expect(exportStoppedMs).toBeGreaterThanOrEqual(0),
+  report.check('the export query stops once the slow reader disconnects', () =>
+    expect(exportStoppedMs).toBeGreaterThanOrEqual(0),
   );
 });

@@ -1,7 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import e2eGlobalTeardown from '../../setup/global-teardown';
-import { FEATURES_ENV } from './features';
 import { readRecords, renderReport, renderSummaryTable, RESULTS_DIR_ENV } from './report';
 
 const REPORT_FILE = resolve(__dirname, '..', '..', '..', 'reports', 'faults.md');
@@ -13,11 +12,7 @@ export default async function faultsGlobalTeardown(): Promise<void> {
     if (!dir) return;
     const records = readRecords(dir);
     if (records.length === 0) return;
-    const features = JSON.parse(process.env[FEATURES_ENV] ?? '{}') as Record<string, boolean>;
-    const found = Object.entries(features)
-      .map(([name, present]) => `${name} ${present ? 'yes' : 'NO'}`)
-      .join(', ');
-    const context = `${process.env.REDIS_URL ? 'server' : 'zero-config'} run, features detected: ${found}`;
+    const context = process.env.REDIS_URL ? 'server run' : 'zero-config run';
     await mkdir(resolve(REPORT_FILE, '..'), { recursive: true });
     await writeFile(REPORT_FILE, `${renderReport(records, context)}\n`);
     process.stdout.write(`\nFault scenarios (${REPORT_FILE}):\n${renderSummaryTable(records)}\n`);

@@ -5,7 +5,7 @@ import { LoadResult, statusCounts } from './load';
 /** Environment variable naming the folder where each suite leaves its scenario records. */
 export const RESULTS_DIR_ENV = 'FAULTS_RESULTS_DIR';
 
-type Outcome = 'passed' | 'FAILED' | 'not covered';
+type Outcome = 'passed' | 'FAILED';
 
 /** One row of the summary, as a suite leaves it on disk for the global teardown. */
 export interface ScenarioRecord {
@@ -20,18 +20,15 @@ export interface ScenarioRecord {
   recoveryMs: number | null;
   notes: string[];
   failed: string[];
-  notCovered: string[];
 }
 
 /**
- * Collects what a scenario measured and which of its checks passed, failed or could not run
- * (because the feature they test is not in the tree yet), and writes it when the suite ends.
- * Checks are Jest tests: a missing feature makes its check a skipped test, never a pass.
+ * Collects what a scenario measured and which of its checks failed, and writes it when the
+ * suite ends. Checks are Jest tests that all run against the one fault the setup injected.
  */
 export class ScenarioReport {
   private readonly record: ScenarioRecord;
   private setupCompleted = false;
-  private checks = 0;
 
   constructor(order: number, scenario: string) {
     this.record = {
@@ -45,7 +42,6 @@ export class ScenarioReport {
       recoveryMs: null,
       notes: [],
       failed: [],
-      notCovered: [],
     };
   }
 
@@ -85,7 +81,6 @@ export class ScenarioReport {
 
   /** A check (a Jest test) whose failure marks the scenario FAILED in the summary. */
   check(name: string, assertion: () => Promise<void> | void, timeoutMs?: number): void {
-    this.checks++;
     it(
       name,
       async () => {
@@ -100,30 +95,11 @@ export class ScenarioReport {
     );
   }
 
-  /**
-   * A check that runs only when `available`; otherwise it is a skipped test and the summary
-   * lists it as not covered, with `missing` saying which feature is absent.
-   */
-  checkIf(
-    available: boolean,
-    missing: string,
-    name: string,
-    assertion: () => Promise<void> | void,
-  ): void {
-    if (available) {
-      this.check(name, assertion);
-      return;
-    }
-    this.record.notCovered.push(`${name} (${missing})`);
-    it.skip(`${name} — NOT COVERED: ${missing}`, () => undefined);
-  }
-
   private write(): void {
     const dir = process.env[RESULTS_DIR_ENV];
     if (!dir) return;
-    if (this.checks === 0) this.record.outcome = 'not covered';
-    else if (!this.setupCompleted || this.record.failed.length > 0) this.record.outcome = 'FAILED';
-    if (!this.setupCompleted && this.checks > 0) this.record.failed.push('setup (fault and load)');
+    if (!this.setupCompleted) this.record.failed.push('setup (fault and load)');
+    if (this.record.failed.length > 0) this.record.outcome = 'FAILED';
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${this.record.order}.json`), JSON.stringify(this.record));
   }
@@ -165,14 +141,13 @@ export function renderSummaryTable(records: readonly ScenarioRecord[]): string {
   ].join('\n');
 }
 
-/** The whole `reports/faults.md`: table, then per scenario its notes, failures and gaps. */
+/** The whole `reports/faults.md`: table, then per scenario its notes and failures. */
 export function renderReport(records: readonly ScenarioRecord[], context: string): string {
   const details = records.flatMap((r) => [
     `### ${r.scenario} — ${r.outcome}`,
     '',
     ...r.notes.map((n) => `- ${n}`),
     ...r.failed.map((f) => `- **failed:** ${f}`),
-    ...r.notCovered.map((c) => `- **not covered:** ${c}`),
     '',
   ]);
   return [
