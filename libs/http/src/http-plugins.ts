@@ -3,8 +3,8 @@ import { ServiceUnavailableException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
-import fastifyUnderPressure from '@fastify/under-pressure';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import fastifyUnderPressure, { TYPE_EVENT_LOOP_DELAY } from '@fastify/under-pressure';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpConfig } from '@app/config';
 import { toErrorResponse } from './http.errors';
 import { securityHeaders } from './http-security-headers';
@@ -22,6 +22,14 @@ const COMPRESSIBLE_TYPES =
 /** How often load shedding samples the event loop and the heap. */
 const PRESSURE_SAMPLE_INTERVAL_MS = 500;
 
+/**
+ * Starting up (module init, migrations, listen) blocks the event loop far longer than serving
+ * does, and the first samples taken after `listen` still cover that time (or hold no data at
+ * all, which under-pressure reads as an infinite delay): a fresh instance would shed its first
+ * requests. The event-loop delay counts only once a whole sample after `listen` is in.
+ */
+const EVENT_LOOP_WARM_UP_MS = 2 * PRESSURE_SAMPLE_INTERVAL_MS;
+
 /** Operations routes answer under pressure too: liveness must stay truthful and metrics readable. */
 const EXEMPT_FROM_SHEDDING = /^\/(?:health|metrics)(?:[/?]|$)/;
 
@@ -38,16 +46,32 @@ const CORS_EXPOSED_HEADERS = [
  * `@fastify/under-pressure` sends what its handler returns (and continues on `undefined`),
  * though its typings declare `void`.
  */
-type SheddingHandler = (request: FastifyRequest, reply: FastifyReply) => void;
+type SheddingHandler = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: string,
+  value: number | undefined,
+) => void;
 
-function shedLoad(request: FastifyRequest, reply: FastifyReply): unknown {
-  if (EXEMPT_FROM_SHEDDING.test(request.url)) return undefined;
-  const { body, headers } = toErrorResponse(
-    new ServiceUnavailableException('The server is overloaded; retry shortly'),
-    request.id,
-  );
-  void reply.code(body.statusCode).headers(headers);
-  return body;
+function createLoadShedder(fastify: FastifyInstance): SheddingHandler {
+  let eventLoopDelayCountsFrom = Infinity;
+  fastify.addHook('onListen', (done) => {
+    eventLoopDelayCountsFrom = performance.now() + EVENT_LOOP_WARM_UP_MS;
+    done();
+  });
+  const shedLoad = (request: FastifyRequest, reply: FastifyReply, type: string): unknown => {
+    if (EXEMPT_FROM_SHEDDING.test(request.url)) return undefined;
+    if (type === TYPE_EVENT_LOOP_DELAY && performance.now() < eventLoopDelayCountsFrom) {
+      return undefined;
+    }
+    const { body, headers } = toErrorResponse(
+      new ServiceUnavailableException('The server is overloaded; retry shortly'),
+      request.id,
+    );
+    void reply.code(body.statusCode).headers(headers);
+    return body;
+  };
+  return shedLoad as SheddingHandler;
 }
 
 /**
@@ -60,21 +84,19 @@ export async function registerHttpPlugins(
   config: HttpConfig,
 ): Promise<void> {
   const { maxEventLoopDelayMs, maxHeapUsedRatio } = config.shedding;
+  const fastify = app.getHttpAdapter().getInstance();
   await app.register(fastifyUnderPressure, {
     sampleInterval: PRESSURE_SAMPLE_INTERVAL_MS,
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * maxHeapUsedRatio),
-    pressureHandler: shedLoad as SheddingHandler,
+    pressureHandler: createLoadShedder(fastify),
   });
 
   const headers = securityHeaders();
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (_request, reply, done) => {
-      void reply.headers(headers);
-      done();
-    });
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(headers);
+    done();
+  });
 
   if (config.corsOrigins !== false) {
     await app.register(fastifyCors, {
