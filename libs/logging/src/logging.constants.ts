@@ -30,6 +30,8 @@ export const REDACTED_PATHS: readonly string[] = [
   ),
   'parameters',
   'err.parameters',
+  // pg-pool attaches the whole client (connection settings included) to an idle client's error
+  'err.client',
   'query.parameters',
   'auth.jwtSecret',
   'config.auth.jwtSecret',

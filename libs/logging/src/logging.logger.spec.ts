@@ -39,6 +39,7 @@ describe(createRootLogger.name, () => {
     ],
     ['a cookie', { req: { headers: { cookie: 'sid=1' } } }, ['req', 'headers', 'cookie']],
     ['SQL parameters of an error', { err: { parameters: ['a@b', 'h'] } }, ['err', 'parameters']],
+    ['the pg client of a pool error', { err: { client: { password: 'pw' } } }, ['err', 'client']],
   ])('redacts %s', (_, fields, path) => {
     const { lines, logger } = capture();
     logger.info(fields, 'secret inside');
