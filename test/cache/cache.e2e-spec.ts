@@ -1,17 +1,10 @@
-import { register } from 'prom-client';
 import { CacheService } from '@app/cache';
 import { UsersRepository } from '../../src/users/users.repository';
 import { TestUser } from '../utils/api-client';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { cacheOperations } from './cache-operations';
 import { CACHE_TEST_ENV } from './cache-test-env';
-
-/** `cache_operations_total` of one cache and result, as a scrape would read it. */
-async function operations(cache: string, result: string): Promise<number> {
-  const metric = await register.getSingleMetric('cache_operations_total')!.get();
-  return metric.values.find((v) => v.labels.cache === cache && v.labels.result === result)
-    ?.value as number;
-}
 
 describe('cache (e2e)', () => {
   let t: TestApp;
@@ -88,14 +81,15 @@ describe('cache (e2e)', () => {
       expect(responses.filter((res) => res.headers.get('x-cache') === 'MISS')).toHaveLength(1);
     });
 
-    it('counts hits and misses in cache_operations_total', async () => {
+    it('counts hits and misses in cache_operations_total on /metrics', async () => {
       const user = await t.api.createUser();
-      const [hits, misses] = [await operations('user', 'hit'), await operations('user', 'miss')];
+      const hits = await cacheOperations(t.api, 'hit', 'user');
+      const misses = await cacheOperations(t.api, 'miss', 'user');
       await t.api.get(`/api/users/${user.id}`);
       await t.api.get(`/api/users/${user.id}`);
       await t.api.get(`/api/users/${user.id}`);
-      expect((await operations('user', 'miss')) - (misses ?? 0)).toBe(1);
-      expect((await operations('user', 'hit')) - (hits ?? 0)).toBe(2);
+      expect((await cacheOperations(t.api, 'miss', 'user')) - misses).toBe(1);
+      expect((await cacheOperations(t.api, 'hit', 'user')) - hits).toBe(2);
     });
   });
 

@@ -1,17 +1,9 @@
-import { register } from 'prom-client';
 import { CacheService } from '@app/cache';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { PrivateRedis } from '../utils/private-redis';
+import { cacheOperations } from './cache-operations';
 import { CACHE_TEST_ENV } from './cache-test-env';
-
-/** Sum of `cache_operations_total{result="error"}` over every cache. */
-async function cacheErrors(): Promise<number> {
-  const metric = await register.getSingleMetric('cache_operations_total')!.get();
-  return metric.values
-    .filter((v) => v.labels.result === 'error')
-    .reduce((sum, v) => sum + (v.value as number), 0);
-}
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -56,7 +48,7 @@ describe('cache when Redis fails (e2e)', () => {
     const cold = await t.api.createUser('Cold');
     await t.api.get(`/api/users/${user.id}`);
     expect(await inRedis(`user:${user.id}`)).toBe(1);
-    const errorsBefore = await cacheErrors();
+    const errorsBefore = await cacheOperations(t.api, 'error');
 
     await redis.kill();
     const coldRead = await t.api.get(`/api/users/${cold.id}`);
@@ -72,7 +64,10 @@ describe('cache when Redis fails (e2e)', () => {
     expect(patch.status).toBe(200);
     expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Written while down');
     expect(cache.health()).toMatchObject({ store: 'redis', degraded: true, redis: 'down' });
-    expect(await cacheErrors()).toBeGreaterThan(errorsBefore);
+    expect(await cacheOperations(t.api, 'error')).toBeGreaterThan(errorsBefore);
+    const notReady = await t.api.get('/health/ready');
+    expect(notReady.status).toBe(503);
+    expect(notReady.body.message).toMatch(/redis/);
 
     await redis.restart();
     await eventually(async () => {
@@ -85,6 +80,7 @@ describe('cache when Redis fails (e2e)', () => {
       redis: 'up',
       invalidationBus: 'up',
     });
+    await eventually(async () => (await t.api.get('/health/ready')).status === 200);
     expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Written while down');
   });
 
