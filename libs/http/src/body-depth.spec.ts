@@ -1,4 +1,4 @@
-import { nestsDeeperThan } from './body-depth';
+import { containsNulCharacter, nestsDeeperThan } from './body-depth';
 
 /** `levels` objects nested in each other (`{a: {a: … 1}}`), built without recursion. */
 function nested(levels: number, wrap: (inner: unknown) => unknown): unknown {
@@ -44,4 +44,17 @@ describe('nestsDeeperThan', () => {
   it('looks past shallow siblings', () => {
     expect(nestsDeeperThan({ a: 1, b: 'x', c: [1, 2, [[[1]]]] }, 3)).toBe(true);
   });
+});
+
+describe('containsNulCharacter', () => {
+  it.each([null, 1, 'text', true, undefined, { a: ['x', { b: 'y' }] }, '\\u0000'])(
+    'is false for %j',
+    (value) => expect(containsNulCharacter(value)).toBe(false),
+  );
+
+  it.each([
+    ['a string', 'a\0b'],
+    ['a nested value', { a: [1, { b: 'x\0' }] }],
+    ['a key', { ['k\0']: 1 }],
+  ])('finds U+0000 in %s', (_, value) => expect(containsNulCharacter(value)).toBe(true));
 });

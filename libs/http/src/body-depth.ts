@@ -14,3 +14,18 @@ export function nestsDeeperThan(value: unknown, levels: number): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a string in `value`, or a key, holds U+0000: PostgreSQL's `text` cannot store it, so
+ * such a body is a client error, not a failed query. Call it on a body whose depth is checked.
+ */
+export function containsNulCharacter(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(containsNulCharacter);
+  for (const key in value) {
+    if (key.includes('\0')) return true;
+    if (containsNulCharacter((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}

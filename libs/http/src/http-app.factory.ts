@@ -6,7 +6,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { LoadstarConfig } from '@app/config';
 import { PinoNestLogger } from '@app/logging';
-import { nestsDeeperThan } from './body-depth';
+import { containsNulCharacter, nestsDeeperThan } from './body-depth';
 import { replyToClientError, replyToFrameworkError } from './http-client-errors';
 import { HttpErrorFilter } from './http-error.filter';
 import { registerHttpPlugins } from './http-plugins';
@@ -36,6 +36,9 @@ class StrictValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
       throw new BadRequestException(`the body nests deeper than ${MAX_BODY_DEPTH} levels`);
+    }
+    if (metadata.type === 'body' && containsNulCharacter(value)) {
+      throw new BadRequestException('text must not contain the NUL character (\\u0000)');
     }
     return super.transform(value, metadata);
   }
