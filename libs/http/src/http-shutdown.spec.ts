@@ -1,0 +1,96 @@
+import { EventEmitter } from 'node:events';
+import { INestApplication, Logger } from '@nestjs/common';
+import { enableGracefulShutdown, exitOnFatalErrors, ProcessEvents } from './http-shutdown';
+
+/** A process stand-in: signals and errors are emitted by the test, `exit` is recorded. */
+function fakeProcess() {
+  const events = new EventEmitter();
+  const exit = jest.fn<never, [number?]>();
+  const target = { on: events.on.bind(events), exit } as unknown as ProcessEvents;
+  return { events, exit, target };
+}
+
+/** Resolves once `exit` has been called. */
+function exited(exit: jest.Mock): Promise<number> {
+  return new Promise((resolve) => {
+    exit.mockImplementation((code: number) => resolve(code));
+  });
+}
+
+function fakeApp(close: () => Promise<void>) {
+  const server = { closeAllConnections: jest.fn() };
+  const app = { close: jest.fn(close), getHttpServer: () => server };
+  return { app: app as unknown as INestApplication & typeof app, server };
+}
+
+describe('enableGracefulShutdown', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('marks the start first, then closes the app, then exits 0', async () => {
+    const { events, exit, target } = fakeProcess();
+    const steps: string[] = [];
+    const { app } = fakeApp(async () => void steps.push('close'));
+    enableGracefulShutdown(
+      app,
+      { timeoutMs: 1_000, onShutdownStart: () => steps.push('not ready') },
+      target,
+    );
+    const code = exited(exit);
+
+    events.emit('SIGTERM', 'SIGTERM');
+
+    expect(await code).toBe(0);
+    expect(steps).toEqual(['not ready', 'close']);
+  });
+
+  it('ignores a second signal while shutting down', async () => {
+    const { events, exit, target } = fakeProcess();
+    const { app } = fakeApp(() => new Promise((resolve) => setTimeout(resolve, 20)));
+    enableGracefulShutdown(app, { timeoutMs: 1_000 }, target);
+    const code = exited(exit);
+
+    events.emit('SIGTERM', 'SIGTERM');
+    events.emit('SIGINT', 'SIGINT');
+
+    expect(await code).toBe(0);
+    expect(app.close).toHaveBeenCalledTimes(1);
+  });
+
+  it('cuts the connections still open after the drain budget', async () => {
+    const { events, exit, target } = fakeProcess();
+    let finishClose!: () => void;
+    const { app, server } = fakeApp(() => new Promise((resolve) => (finishClose = resolve)));
+    server.closeAllConnections.mockImplementation(() => finishClose());
+    enableGracefulShutdown(app, { timeoutMs: 10 }, target);
+    const code = exited(exit);
+
+    events.emit('SIGTERM', 'SIGTERM');
+
+    expect(await code).toBe(0);
+    expect(server.closeAllConnections).toHaveBeenCalledTimes(1);
+  });
+
+  it('exits 1 when closing fails', async () => {
+    const { events, exit, target } = fakeProcess();
+    const { app } = fakeApp(() => Promise.reject(new Error('pool would not close')));
+    enableGracefulShutdown(app, { timeoutMs: 1_000 }, target);
+    const code = exited(exit);
+
+    events.emit('SIGTERM', 'SIGTERM');
+
+    expect(await code).toBe(1);
+  });
+});
+
+describe('exitOnFatalErrors', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it.each(['uncaughtException', 'unhandledRejection'])('exits 1 on %s', (event) => {
+    const { events, exit, target } = fakeProcess();
+    exitOnFatalErrors(target);
+
+    events.emit(event, new Error('boom'));
+
+    expect(exit).toHaveBeenCalledWith(1);
+  });
+});
