@@ -13,7 +13,7 @@ import {
   isClusterStandby,
 } from '@app/http';
 import { createLogDestination, createRootLogger, PinoLogger, PinoNestLogger } from '@app/logging';
-import { serveClusterMetrics } from '@app/metrics';
+import { answerPrimaryMetricsRequests, serveClusterMetrics } from '@app/metrics';
 import { AppModule } from './app.module';
 import { ENTITIES, MIGRATIONS } from './database/schema';
 
@@ -26,12 +26,15 @@ const WORKER_CLOSE_MARGIN_MS = 10_000;
  * SIGINT start the graceful shutdown of contract §3.
  */
 async function serve(config: LoadstarConfig): Promise<void> {
+  if (config.cluster.workers > 0) answerPrimaryMetricsRequests();
   const app = await createHttpApp(AppModule.forRoot(config), config);
   enableGracefulShutdown(app, {
     timeoutMs: config.http.shutdownTimeoutMs,
     delayMs: config.http.shutdownDelayMs,
     onShutdownStart: () => app.get(ReadinessState).markShuttingDown(),
   });
+  // onModuleInit hooks (Redis connections, worker threads) run here, so a standby is warm
+  await app.init();
   if (isClusterStandby()) await awaitPromotion();
   try {
     await app.listen({ port: config.http.port, host: config.http.host });

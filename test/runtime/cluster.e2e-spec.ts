@@ -73,7 +73,7 @@ describe('cluster mode (e2e)', () => {
 
   const clusterEnv = { CLUSTER_WORKERS: '2', WORKER_POOL_SIZE: '1', LOG_LEVEL: 'info' };
 
-  it('replaces a SIGKILLed worker with one that serves within 2 s, and exits 0 on SIGTERM', async () => {
+  it('aggregates /metrics, replaces a SIGKILLed worker with one serving within 2 s, exits 0 on SIGTERM', async () => {
     app = await startAppProcess(clusterEnv, {
       entry,
       readyPath: '/health/ready',
@@ -82,6 +82,18 @@ describe('cluster mode (e2e)', () => {
     const listening = await waitForLog(app, /^worker (\d) \(pid (\d+)\) listening/, 2);
     await waitForLog(app, /^standby \(pid \d+\) ready/);
     const victim = Number(listening.find(({ match }) => match[1] === '1')!.match[2]);
+
+    // one scrape counts the requests of every worker (aggregated by the primary over IPC)
+    for (let request = 0; request < 10; request++) {
+      expect(await probe(app.port, '/api/config')).toBe(200);
+    }
+    const servedBy = await waitForLog(app, /^request completed$/, 10);
+    expect(new Set(servedBy.map(({ line }) => line.pid)).size).toBe(2);
+    const metrics = await app.api.get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(
+      /^http_request_duration_seconds_count\{[^}]*route="\/api\/config"[^}]*\} 10$/m,
+    );
 
     const killedAt = Date.now();
     process.kill(victim, 'SIGKILL');

@@ -1,7 +1,11 @@
 export * from './interfaces';
 export { MetricsModule } from './metrics.module';
 export { MetricsService } from './metrics.service';
-export { clusterMetrics, serveClusterMetrics } from './metrics.cluster';
+export {
+  answerPrimaryMetricsRequests,
+  clusterMetrics,
+  serveClusterMetrics,
+} from './metrics.cluster';
 export {
   DB_POOL_CONNECTIONS,
   HTTP_REQUEST_DURATION,

@@ -73,7 +73,9 @@ export function serveClusterMetrics(): () => void {
 
 /**
  * Cluster worker: lets prom-client answer the primary's requests for this worker's metrics.
- * @internal
+ * `MetricsService` calls it at init; a worker calls it first thing as well, because the
+ * primary asks every connected worker and waits for all: one still starting (or a standby)
+ * that does not answer would fail the whole scrape after prom-client's 5 s timeout.
  */
 export function answerPrimaryMetricsRequests(): void {
   aggregatorRegistry();
