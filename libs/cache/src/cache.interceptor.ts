@@ -70,9 +70,9 @@ export class CacheInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const plan = this.planFor(context);
-    const http = context.switchToHttp();
-    const request = http.getRequest<CacheableRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    // The HTTP arguments by index: `switchToHttp()` allocates three closures per call.
+    const request = context.getArgByIndex<CacheableRequest>(0);
+    const reply = context.getArgByIndex<FastifyReply>(1);
     if (plan.read !== undefined) return this.read(plan, plan.read, request, reply, next);
     return next.handle().pipe(
       mergeMap(async (result: unknown) => {
