@@ -14,12 +14,33 @@ async function* filesUnder(folder: string): AsyncGenerator<string> {
   }
 }
 
+const ALIASED_REQUIRE = /require\("(@app\/[\w-]+)((?:\/[^"]*)?)"\)/g;
+
+/**
+ * `require("@app/<lib>…")` as a relative path to where `paths` maps it, as `nest build` emits
+ * it: the processes then need no `tsconfig-paths` hook, which costs a fifth of a start.
+ */
+export function resolveAliases(
+  code: string,
+  fromDir: string,
+  outDir: string,
+  paths: Readonly<Record<string, readonly string[]>>,
+): string {
+  return code.replace(ALIASED_REQUIRE, (whole, alias: string, rest: string) => {
+    const target = paths[alias]?.[0];
+    if (target === undefined) return whole;
+    const path = relative(fromDir, join(outDir, target)) + rest;
+    return `require("${path.startsWith('.') ? path : `./${path}`}")`;
+  });
+}
+
 /**
  * Compiles the app and the peers once per run into `outDir`, file by file like
- * `ts-node --transpile-only` (and like the e2e suite runs them), so each of the dozen
- * processes a run starts is plain `node` and ready in about a second instead of
- * re-transpiling everything. Type checking is `tsc`'s job in CI, not the bench's; files other
- * than TypeScript (e.g. scripts a lib reads at run time) are copied as they are.
+ * `ts-node --transpile-only` (and like the e2e suite runs them), with the `@app/*` aliases
+ * resolved, so each of the dozen processes a run starts is plain `node`, ready in about a
+ * second instead of re-transpiling everything. Type checking is `tsc`'s job in CI, not the
+ * bench's; files other than TypeScript (e.g. scripts a lib reads at run time) are copied as
+ * they are.
  *
  * @returns the number of files written.
  */
@@ -48,7 +69,13 @@ export async function buildForBench(repoRoot: string, outDir: string): Promise<n
           compilerOptions,
           fileName: file,
         });
-        await writeFile(target.replace(/\.ts$/, '.js'), outputText);
+        const code = resolveAliases(
+          outputText,
+          dirname(target),
+          outDir,
+          parsed.options.paths ?? {},
+        );
+        await writeFile(target.replace(/\.ts$/, '.js'), code);
       } else {
         await copyFile(file, target);
       }

@@ -18,11 +18,16 @@ export interface BenchOptions {
   /** Scenarios to run (all by default). */
   only: ReadonlySet<number>;
   outDir: string;
-  /** The whole run is stopped (children killed, report written) past this. */
+  /** `--readme`: only copy the table of `<outDir>/bench.md` into the README. */
+  readmeOnly: boolean;
+  /**
+   * Time budget of the run: scenarios not started by then are reported as not run. A run
+   * still going {@link HARD_DEADLINE_MARGIN_S} later (a hung scenario) is stopped without report.
+   */
   deadlineS: number;
 }
 
-export const FULL_OPTIONS: Omit<BenchOptions, 'only' | 'outDir'> = {
+export const FULL_OPTIONS: Omit<BenchOptions, 'only' | 'outDir' | 'readmeOnly'> = {
   quick: false,
   rounds: 3,
   warmupS: 2,
@@ -31,10 +36,10 @@ export const FULL_OPTIONS: Omit<BenchOptions, 'only' | 'outDir'> = {
   seed: { users: 10_000, posts: 1_000_000 },
   importRows: 200_000,
   profile: true,
-  deadlineS: 600,
+  deadlineS: 480,
 };
 
-export const QUICK_OPTIONS: Omit<BenchOptions, 'only' | 'outDir'> = {
+export const QUICK_OPTIONS: Omit<BenchOptions, 'only' | 'outDir' | 'readmeOnly'> = {
   quick: true,
   rounds: 1,
   warmupS: 0,
@@ -43,8 +48,11 @@ export const QUICK_OPTIONS: Omit<BenchOptions, 'only' | 'outDir'> = {
   seed: { users: 1_000, posts: 20_000 },
   importRows: 10_000,
   profile: false,
-  deadlineS: 120,
+  deadlineS: 150,
 };
+
+/** A full run ends within `deadlineS` + this: ten minutes. */
+export const HARD_DEADLINE_MARGIN_S = 120;
 
 /** Signs tokens in every app process of a run (≥ 32 characters, as production requires). */
 export const BENCH_JWT_SECRET = 'loadstar-bench-jwt-secret-0123456789abcdef';
@@ -66,11 +74,21 @@ export interface BenchContext {
   /** Bearer token of user 1, for the import. */
   token?: string;
   log(message: string): void;
-  /** Another app process: the full stack's environment with `overrides`. */
+  /**
+   * Another app process: the full stack's environment with `overrides`. Started once per
+   * name: a later call with the same name returns the same process (see `Scenario.start`).
+   */
   startApp(
     name: string,
     overrides?: Record<string, string>,
     nodeArgs?: string[],
+  ): Promise<BenchProcess>;
+  /** A peer (`bench/peers/<file>.ts`), compiled like the app; started once per name too. */
+  startPeer(
+    name: string,
+    file: string,
+    env: Record<string, string>,
+    readyPath: string,
   ): Promise<BenchProcess>;
 }
 

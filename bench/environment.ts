@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedPostgres } from '@app/database';
 
-/** The bench's own database: never the shared `test` one, so seeding and cleanup are safe. */
+/**
+ * The bench's own databases, never the shared `test` one, so seeding and cleanup are safe;
+ * quick runs seed a small one of their own, so they never replace the full run's million posts.
+ */
 export const BENCH_DATABASE = 'loadstar_bench';
+export const QUICK_BENCH_DATABASE = 'loadstar_bench_quick';
 
 export interface BenchDatabase {
   url: string;
@@ -36,11 +40,12 @@ const SEED_PASSWORD = 'password123';
 const BENCH_BIO = 'Benchmark profile. '.repeat(53).slice(0, 1000);
 
 /**
- * `loadstar_bench` on the server of `DATABASE_URL` when it is set (created if missing), else
- * an embedded cluster of its own under `.data/postgres-bench`, stopped again by {@link close}.
+ * `database` on the server of `DATABASE_URL` when it is set (created if missing), else in an
+ * embedded cluster of its own under `.data/postgres-bench`, stopped again by {@link close}.
  */
 export async function openBenchDatabase(
   repoRoot: string,
+  database = BENCH_DATABASE,
   serverUrl = process.env.DATABASE_URL,
 ): Promise<BenchDatabase> {
   if (serverUrl) {
@@ -50,29 +55,29 @@ export async function openBenchDatabase(
     await client.connect();
     try {
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
-        BENCH_DATABASE,
+        database,
       ]);
-      if (rowCount === 0) await client.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+      if (rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
     } finally {
       await client.end();
     }
     const url = new URL(serverUrl);
-    url.pathname = `/${BENCH_DATABASE}`;
+    url.pathname = `/${database}`;
     return {
       url: url.toString(),
-      description: `server PostgreSQL at ${url.host}, database \`${BENCH_DATABASE}\``,
+      description: `server PostgreSQL at ${url.host}, database \`${database}\``,
       close: async () => undefined,
       closeSync: () => undefined,
     };
   }
   const embedded = new EmbeddedPostgres({
     dataDir: join(repoRoot, '.data', 'postgres-bench'),
-    database: BENCH_DATABASE,
+    database,
   });
   const url = await embedded.start();
   return {
     url,
-    description: `embedded PostgreSQL 18 (\`.data/postgres-bench\`), database \`${BENCH_DATABASE}\``,
+    description: `embedded PostgreSQL 18 (\`.data/postgres-bench\`), database \`${database}\``,
     close: () => embedded.stop(),
     closeSync: () => embedded.stopSync(),
   };
@@ -165,6 +170,8 @@ function runSeed(repoRoot: string, url: string, size: SeedSize, logFile: string)
         ...process.env,
         DATABASE_URL: url,
         NODE_ENV: 'development',
+        // set-based inserts of 100 000s of rows outlast the app's 5 s default on a busy machine
+        DB_STATEMENT_TIMEOUT_MS: String(SEED_TIMEOUT_MS),
         TS_NODE_TRANSPILE_ONLY: 'true',
       },
       stdio: ['ignore', fd, fd],

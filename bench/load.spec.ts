@@ -27,6 +27,21 @@ describe('bench load', () => {
       expect(results.get('A')).toEqual(['A0', 'A1', 'A2']);
       expect(results.get('B')).toEqual(['B0', 'B1', 'B2']);
     });
+
+    it('leaves a contender limited to fewer rounds out of the later ones', async () => {
+      const calls: string[] = [];
+      const contender = (name: string, rounds?: number): Contender<string> => ({
+        name,
+        rounds,
+        measure: async (round) => {
+          calls.push(`${name}${round}`);
+          return `${name}${round}`;
+        },
+      });
+      const results = await interleave([contender('A'), contender('B', 1)], 3);
+      expect(calls).toEqual(['A0', 'B0', 'A1', 'A2']);
+      expect(results.get('B')).toEqual(['B0']);
+    });
   });
 
   describe('summarize', () => {

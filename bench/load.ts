@@ -119,6 +119,8 @@ export interface Contender<T> {
   /** Unmeasured run first: JIT, pools, caches and TCP connections settle. */
   warmUp?(): Promise<unknown>;
   measure(round: number): Promise<T>;
+  /** Measured in the first `rounds` rounds only (a minute-long, gigabyte-hungry rival). */
+  rounds?: number;
 }
 
 /**
@@ -133,6 +135,7 @@ export async function interleave<T>(
   for (const contender of contenders) await contender.warmUp?.();
   for (let round = 0; round < rounds; round++) {
     for (const contender of contenders) {
+      if (round >= (contender.rounds ?? rounds)) continue;
       results.get(contender.name)!.push(await contender.measure(round));
     }
   }

@@ -4,18 +4,35 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildForBench } from './build';
 import { buildChartSpec, renderChartPng } from './chart';
-import { BenchContext, BenchOptions, FULL_OPTIONS, fullStackEnv, QUICK_OPTIONS } from './context';
-import { BenchDatabase, ensureSeed, openBenchDatabase, removePostsAfter } from './environment';
+import {
+  BenchContext,
+  BenchOptions,
+  FULL_OPTIONS,
+  fullStackEnv,
+  HARD_DEADLINE_MARGIN_S,
+  QUICK_OPTIONS,
+} from './context';
+import {
+  BENCH_DATABASE,
+  BenchDatabase,
+  ensureSeed,
+  openBenchDatabase,
+  QUICK_BENCH_DATABASE,
+  removePostsAfter,
+} from './environment';
 import { BenchProcess, ProcessRegistry } from './processes';
 import { FEATURE_LABELS, httpGet, login, probeFeatures, StackFeatures } from './probes';
+import { syncReadme } from './readme';
 import { renderMarkdown, RunInfo, ScenarioReport } from './report';
 import { SCENARIOS } from './scenarios';
 import { formatNumber } from './stats';
 
 const REPO_ROOT = resolve(__dirname, '..');
+const README = join(REPO_ROOT, 'README.md');
 const WORK_DIR = join(REPO_ROOT, '.data', 'bench');
 const USAGE =
-  'usage: npm run bench [-- --quick] [--only 1,3] [--rounds N] [--seconds S] [--profile] [--out reports]';
+  'usage: npm run bench [-- --quick] [--only 1,3] [--rounds N] [--seconds S] [--profile] [--out reports] | npm run bench -- --readme';
+const DEFAULT_OUT = 'reports';
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -26,7 +43,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: { type: 'string' },
       rounds: { type: 'string' },
       seconds: { type: 'string' },
-      out: { type: 'string', default: 'reports' },
+      out: { type: 'string', default: DEFAULT_OUT },
+      readme: { type: 'boolean', default: false },
     },
   });
   const base = values.quick ? QUICK_OPTIONS : FULL_OPTIONS;
@@ -52,8 +70,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     measureS,
     profile: values.profile ?? base.profile,
     outDir: resolve(REPO_ROOT, values.out),
+    readmeOnly: values.readme,
   };
 }
+
+/** A dozen processes start at once on two cores: each gets a share of them. */
+const START_TIMEOUT_MS = 120_000;
 
 const log = (started: number) => (message: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)} s] ${message}\n`);
@@ -104,34 +126,67 @@ async function run(options: BenchOptions): Promise<boolean> {
   };
   process.once('SIGINT', () => abort('interrupted: children stopped', 130));
   process.once('SIGTERM', () => abort('terminated: children stopped', 143));
+  const hardDeadlineS = options.deadlineS + HARD_DEADLINE_MARGIN_S;
   const deadline = setTimeout(
-    () => abort(`deadline of ${options.deadlineS} s passed: children stopped, no report`, 1),
-    options.deadlineS * 1000,
+    () => abort(`hard deadline of ${hardDeadlineS} s passed: children stopped, no report`, 1),
+    hardDeadlineS * 1000,
   );
 
   try {
     const files = await buildForBench(REPO_ROOT, buildDir);
     say(`compiled ${files} files to ${buildDir}`);
-    database = await openBenchDatabase(REPO_ROOT);
+    database = await openBenchDatabase(
+      REPO_ROOT,
+      options.quick ? QUICK_BENCH_DATABASE : BENCH_DATABASE,
+    );
     const redis = await startRedis(registry);
     say(`database: ${database.description}; redis: ${redis?.url ?? 'none'}`);
     const seed = await ensureSeed(REPO_ROOT, database.url, options.seed, join(logDir, 'seed.log'));
     say(`seed ${seed.reused ? 'reused' : 'written'}: ${seed.users} users, ${seed.posts} posts`);
 
     const env = fullStackEnv(database.url, redis?.url);
+    const processes = new Map<string, Promise<BenchProcess>>();
+    const once = (name: string, start: () => Promise<BenchProcess>) => {
+      let started = processes.get(name);
+      if (started === undefined) {
+        processes.set(name, (started = start()));
+        // a failed start is reported by the scenario that awaits it
+        started.catch(() => undefined);
+      }
+      return started;
+    };
     const startApp = (name: string, overrides: Record<string, string> = {}, nodeArgs?: string[]) =>
-      registry.startNode({
-        name,
-        entry: registry.entry('src/main.js'),
-        env: { ...env, ...overrides },
-        readyPath: '/api/config',
-        nodeArgs,
-      });
+      once(name, () =>
+        registry.startNode({
+          name,
+          entry: registry.entry('src/main.js'),
+          env: { ...env, ...overrides },
+          readyPath: '/api/config',
+          nodeArgs,
+          timeoutMs: START_TIMEOUT_MS,
+        }),
+      );
+    const startPeer = (
+      name: string,
+      file: string,
+      peerEnv: Record<string, string>,
+      readyPath: string,
+    ) =>
+      once(name, () =>
+        registry.startNode({
+          name,
+          entry: registry.entry(file),
+          env: peerEnv,
+          readyPath,
+          timeoutMs: START_TIMEOUT_MS,
+        }),
+      );
     const full = await startApp('full-stack');
     const token = await login(full, seed.email, seed.password).catch(() => undefined);
     const features = await probeFeatures(full, database.url, {
       cacheProbeUserId: seed.users,
       token,
+      redisUrl: redis?.url,
     });
     await removePostsAfter(database.url, seed.lastSeededPostId);
     say(`full stack: ${featureLine(features).join(', ')}`);
@@ -148,10 +203,23 @@ async function run(options: BenchOptions): Promise<boolean> {
       token,
       log: say,
       startApp,
+      startPeer,
     };
+    const selected = SCENARIOS.filter((s) => options.only.has(s.id));
+    // Every process of the run starts now, together and before anything is measured: one
+    // after the other, a dozen Nest starts would take most of the quick run's minute.
+    const startedAt = Date.now();
+    await Promise.allSettled(selected.flatMap((scenario) => scenario.start?.(ctx) ?? []));
+    say(`${processes.size} processes ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     const reports: ScenarioReport[] = [];
-    for (const scenario of SCENARIOS.filter((s) => options.only.has(s.id))) {
+    for (const scenario of selected) {
       const title = scenario.title(ctx);
+      if (Date.now() - started > options.deadlineS * 1000) {
+        const why = new Error(`not run: the run's ${options.deadlineS} s budget was spent`);
+        reports.push(failedReport(scenario.id, title, why));
+        say(`scenario ${scenario.id}: ${why.message}`);
+        continue;
+      }
       say(`scenario ${scenario.id}: ${title}`);
       try {
         reports.push({ id: scenario.id, title, ...(await scenario.run(ctx)) });
@@ -181,7 +249,7 @@ async function run(options: BenchOptions): Promise<boolean> {
         : 'none (`redis-server` not found): in-process stores',
       seed: `${formatNumber(seed.users)} users, ${formatNumber(seed.posts)} posts (\`npm run seed\`, ${seed.reused ? 'reused from an earlier run' : 'written by this run'})`,
       build:
-        "app and peers compiled once per run, file by file (`ts.transpileModule`, as ts-node --transpile-only), and started with plain `node -r tsconfig-paths/register`; the same JavaScript `nest build` emits, minus the Swagger plugin's metadata.",
+        "app and peers compiled once per run, file by file (`ts.transpileModule`, as ts-node --transpile-only), with the `@app/*` aliases resolved, and started with plain `node`; the same JavaScript `nest build` emits, minus the Swagger plugin's metadata.",
       features: featureLine(features),
     };
     const markdown = renderMarkdown(info, reports);
@@ -195,6 +263,11 @@ async function run(options: BenchOptions): Promise<boolean> {
     await writeFile(join(options.outDir, 'bench.png'), png);
     process.stdout.write(markdown);
     say(`wrote ${join(options.outDir, 'bench.md')} and bench.png`);
+    // the README shows the latest full run written where it links to; quick runs never
+    if (!options.quick && options.outDir === resolve(REPO_ROOT, DEFAULT_OUT)) {
+      await syncReadme(join(options.outDir, 'bench.md'), README);
+      say('copied the table into README.md (## Benchmarks)');
+    }
     return reports.every((report) => report.rows.every((row) => row.status !== 'failed'));
   } finally {
     clearTimeout(deadline);
@@ -211,7 +284,10 @@ if (require.main === module) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);
   }
-  run(options).then(
+  const work = options.readmeOnly
+    ? syncReadme(join(options.outDir, 'bench.md'), README).then(() => true)
+    : run(options);
+  work.then(
     (allRan) => process.exit(allRan ? 0 : 1),
     (error: unknown) => {
       process.stderr.write(

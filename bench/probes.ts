@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { createClient } from '@redis/client';
 import { Client } from 'pg';
+import { CACHE_STATUS_HEADER } from '@app/cache';
 import { ConfigValidationError, parseEnvironment } from '@app/config';
 import type { BenchProcess } from './processes';
 import { sleep } from '../test/utils/net';
@@ -16,7 +18,12 @@ export interface StackFeatures {
   metrics: boolean;
   /** Rate-limit headers on the cached route. */
   limiter: boolean;
-  /** A row changed behind the app's back is still served as it was: the read came from a cache. */
+  /** The limiter's counters are keys in the run's Redis, not in the process. */
+  limiterInRedis: boolean;
+  /**
+   * A row changed behind the app's back is still served as it was, and the app says `HIT`:
+   * the read came from the cache.
+   */
   cache: boolean;
   compression: boolean;
   health: boolean;
@@ -31,7 +38,8 @@ export const FEATURE_LABELS: Record<keyof StackFeatures, string> = {
   requestLogs: 'JSON request logs (to a file)',
   metrics: 'metrics',
   limiter: 'rate limiter',
-  cache: 'cache',
+  limiterInRedis: 'limiter counters in Redis',
+  cache: 'cache hit',
   compression: 'compression',
   health: '/health/live',
   import: 'CSV import',
@@ -56,11 +64,66 @@ export function hasRateLimitHeaders(headers: Headers): boolean {
   return false;
 }
 
-/** Whether the log file holds a JSON line about `path`. */
-export async function logsRequest(logFile: string, path: string): Promise<boolean> {
+/** Whether the log file holds a JSON access-log line about `path` at `level`. */
+export async function logsRequest(logFile: string, path: string, level = 'info'): Promise<boolean> {
   const text = await readFile(logFile, 'utf8');
-  return text.split('\n').some((line) => line.startsWith('{') && line.includes(path));
+  return text.split('\n').some((line) => {
+    if (!line.startsWith('{')) return false;
+    const entry = JSON.parse(line) as { level?: unknown; path?: unknown };
+    return entry.level === level && entry.path === path;
+  });
 }
+
+/** Whether Redis holds at least one key under `prefix` (SCAN, never KEYS). */
+export async function redisHasKeys(redisUrl: string, prefix: string): Promise<boolean> {
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  try {
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1_000 })) {
+      if (keys.length > 0) return true;
+    }
+    return false;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Reads of one cache by result, as the app counts them in `cache_operations_total`. */
+export interface CacheReads {
+  hit: number;
+  miss: number;
+  stale: number;
+}
+
+/** Parses `cache_operations_total{cache="<cache>",result="…"} n` lines of a Prometheus scrape. */
+export function parseCacheReads(metricsText: string, cache: string): CacheReads {
+  const reads: CacheReads = { hit: 0, miss: 0, stale: 0 };
+  const line = /^cache_operations_total\{([^}]*)\} (\S+)$/gm;
+  for (const [, labels, value] of metricsText.matchAll(line)) {
+    const result = /result="(\w+)"/.exec(labels)?.[1];
+    if (
+      labels.includes(`cache="${cache}"`) &&
+      (result === 'hit' || result === 'miss' || result === 'stale')
+    ) {
+      reads[result] += Number(value);
+    }
+  }
+  return reads;
+}
+
+/** `cache_operations_total` of `cache` from the app's `/metrics`. */
+export async function cacheReads(app: BenchProcess, cache: string): Promise<CacheReads> {
+  return parseCacheReads((await httpGet(app, '/metrics')).text, cache);
+}
+
+/** Share of the reads between two scrapes that were misses (NaN when nothing was read). */
+export function missShare(before: CacheReads, after: CacheReads): number {
+  const delta = (result: keyof CacheReads) => after[result] - before[result];
+  return delta('miss') / (delta('hit') + delta('miss') + delta('stale'));
+}
+
+/** The app's own word on where a read came from (`HIT`, `MISS`, `STALE`), if it says. */
+export const cacheStatusOf = (headers: Headers) => headers.get(CACHE_STATUS_HEADER);
 
 /**
  * `GET /api/users/:id`, then the row is changed in the database directly, then read again:
@@ -78,7 +141,7 @@ export async function servesFromCache(
   try {
     await client.query(`UPDATE users SET name = name || ' (changed)' WHERE id = $1`, [userId]);
     const after = await httpGet(app, `/api/users/${userId}`);
-    return after.text === before.text;
+    return after.text === before.text && cacheStatusOf(after.headers) === 'HIT';
   } finally {
     await client.query(`UPDATE users SET name = replace(name, ' (changed)', '') WHERE id = $1`, [
       userId,
@@ -120,7 +183,7 @@ export async function importCsv(
 export async function probeFeatures(
   app: BenchProcess,
   databaseUrl: string,
-  options: { cacheProbeUserId: number; token?: string },
+  options: { cacheProbeUserId: number; token?: string; redisUrl?: string },
 ): Promise<StackFeatures> {
   const user = await httpGet(app, '/api/users/1');
   for (let i = 0; i < 50; i++) await httpGet(app, '/api/users/1');
@@ -137,6 +200,9 @@ export async function probeFeatures(
     requestLogs: await logsRequest(app.logFile, '/api/users/1'),
     metrics: ok(metrics.status) && metrics.text.includes('http_request_duration_seconds'),
     limiter: hasRateLimitHeaders(user.headers),
+    limiterInRedis:
+      options.redisUrl !== undefined &&
+      (await redisHasKeys(options.redisUrl, parseEnvironment({}).rateLimit.keyPrefix)),
     cache: await servesFromCache(app, databaseUrl, options.cacheProbeUserId),
     compression: compressed.headers.has('content-encoding'),
     health: ok((await httpGet(app, '/health/live')).status),

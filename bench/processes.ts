@@ -41,7 +41,7 @@ export class ProcessRegistry {
   constructor(
     private readonly repoRoot: string,
     private readonly logDir: string,
-    /** Compiled app and peers (see `buildForBench`), where `@app/*` aliases resolve. */
+    /** Compiled app and peers (see `buildForBench`). */
     private readonly buildDir: string,
     private readonly log: (message: string) => void = () => undefined,
   ) {}
@@ -62,15 +62,8 @@ export class ProcessRegistry {
       spec.name,
       port,
       process.execPath,
-      [...(spec.nodeArgs ?? []), '-r', 'tsconfig-paths/register', spec.entry],
-      {
-        ...process.env,
-        HOST: '127.0.0.1',
-        ...spec.env,
-        PORT: String(port),
-        TS_NODE_PROJECT: join(this.repoRoot, 'tsconfig.json'),
-        TS_NODE_BASEURL: this.buildDir,
-      },
+      [...(spec.nodeArgs ?? []), spec.entry],
+      { ...process.env, HOST: '127.0.0.1', ...spec.env, PORT: String(port) },
       async (url) => {
         const response = await fetch(url + spec.readyPath, { signal: AbortSignal.timeout(2_000) });
         await response.arrayBuffer();

@@ -7,8 +7,11 @@ import {
   TargetCheck,
 } from './stats';
 
-/** `not built`: the feature the scenario needs is not in the app yet (probed, not assumed). */
-export type RowStatus = 'ok' | 'not built' | 'failed';
+/**
+ * `not built`: the feature the scenario needs is not in the app (probed, not assumed);
+ * `no switch`: it is there and always on, so the variant without it cannot be measured.
+ */
+export type RowStatus = 'ok' | 'not built' | 'no switch' | 'failed';
 
 /** One line of the table: one variant of one scenario. */
 export interface ResultRow {

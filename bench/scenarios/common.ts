@@ -9,6 +9,10 @@ export interface ThroughputContender {
   name: string;
   target: BenchProcess;
   load: Omit<LoadSpec, 'connections' | 'durationS'>;
+  /** Runs right before each measured run (not the warm-up), e.g. to read a counter. */
+  before?(): Promise<void>;
+  /** Runs right after each measured run with what it measured. */
+  after?(sample: Sample): Promise<void>;
 }
 
 /** Interleaved autocannon runs of every contender (warm-up first, then `rounds` rounds). */
@@ -18,14 +22,17 @@ export function compareThroughput(
 ): Promise<Map<string, Sample[]>> {
   const { connections, warmupS, measureS, rounds } = ctx.options;
   return interleave(
-    contenders.map(({ name, target, load }) => ({
+    contenders.map(({ name, target, load, before, after }) => ({
       name,
       warmUp: async () => {
         if (warmupS > 0) await runLoad(target, { ...load, connections, durationS: warmupS });
       },
-      measure: () => {
+      measure: async () => {
         ctx.log(`  ${name}`);
-        return runLoad(target, { ...load, connections, durationS: measureS });
+        await before?.();
+        const sample = await runLoad(target, { ...load, connections, durationS: measureS });
+        await after?.(sample);
+        return sample;
       },
     })),
     rounds,

@@ -7,7 +7,7 @@ import { evaluateTarget, ResultRow, ScenarioOutcome, TargetResult } from '../rep
 import { formatNumber, formatRatio, median, pairedRatio } from '../stats';
 import { chartBars, notBuilt, withProcesses } from './common';
 
-/** Proposed switch (issue #6): `false` parses and validates the CSV on the event loop. */
+/** `false` parses and validates the CSV on the event loop instead of the worker pool. */
 export const OFFLOAD_SWITCH = 'WORKER_OFFLOAD';
 /** A health checker's pace, not a load test. */
 const PROBE_RATE_PER_S = 100;
@@ -32,6 +32,13 @@ interface ImportRound {
   imported: number;
 }
 
+/** The app parsing imports on its main thread, when it can be told to. */
+export function eventLoopProcesses(ctx: BenchContext): Promise<BenchProcess>[] {
+  const built = ctx.features.health && ctx.features.import && ctx.token !== undefined;
+  if (!built || !configSwitchExists(OFFLOAD_SWITCH)) return [];
+  return [ctx.startApp('main-thread-parse', { [OFFLOAD_SWITCH]: 'false' })];
+}
+
 /**
  * 4. How responsive the event loop stays while a big CSV import runs: `/health/live` probed
  * at a steady pace during the import, with the parsing offloaded to the worker pool and with
@@ -49,90 +56,89 @@ export async function eventLoop(ctx: BenchContext): Promise<ScenarioOutcome> {
     };
   }
   const token = ctx.token;
-  const canSwitch = configSwitchExists(OFFLOAD_SWITCH);
-  const starting = canSwitch
-    ? [ctx.startApp('main-thread-parse', { [OFFLOAD_SWITCH]: 'false' })]
-    : [];
   const csv = postsCsv(ctx.options.importRows);
   const warmUpCsv = postsCsv(1_000);
 
-  return withProcesses(starting, async ([mainThread]: (BenchProcess | undefined)[]) => {
-    const runImport = async (target: BenchProcess, body: Buffer): Promise<ImportRound> => {
-      const started = Date.now();
-      try {
-        const { sample, outcome } = await probeWhile(
-          target,
-          '/health/live',
-          PROBE_RATE_PER_S,
-          IMPORT_TIMEOUT_S,
-          importCsv(target, token, body),
-        );
-        if (outcome.status !== 201) throw new Error(`import answered ${outcome.status}`);
-        return {
-          p50Ms: sample.p50Ms,
-          p99Ms: sample.p99Ms,
-          seconds: (Date.now() - started) / 1000,
-          imported: outcome.imported ?? 0,
-        };
-      } finally {
-        await removePostsAfter(ctx.databaseUrl, ctx.seed.lastSeededPostId);
-      }
-    };
-    const variants: [string, BenchProcess][] = [[ON, ctx.full]];
-    if (mainThread) variants.push([OFF, mainThread]);
-    const results = await interleave(
-      variants.map(([name, target]) => ({
-        name,
-        warmUp: () => runImport(target, warmUpCsv),
-        measure: () => {
-          ctx.log(`  ${name}`);
-          return runImport(target, csv);
-        },
-      })),
-      ctx.options.rounds,
-    );
-
-    const rowFor = (name: string, extra: Partial<ResultRow>): ResultRow => {
-      const rounds = results.get(name)!;
-      const seconds = median(rounds.map((r) => r.seconds));
-      return {
-        variant: name,
-        status: 'ok',
-        p50Ms: median(rounds.map((r) => r.p50Ms)),
-        p99Ms: median(rounds.map((r) => r.p99Ms)),
-        more:
-          `import of ${formatNumber(median(rounds.map((r) => r.imported)))} rows took ` +
-          `${formatNumber(seconds)} s (${formatNumber(ctx.options.importRows / seconds)} rows/s)`,
-        ...extra,
+  return withProcesses(
+    eventLoopProcesses(ctx),
+    async ([mainThread]: (BenchProcess | undefined)[]) => {
+      const runImport = async (target: BenchProcess, body: Buffer): Promise<ImportRound> => {
+        const started = Date.now();
+        try {
+          const { sample, outcome } = await probeWhile(
+            target,
+            '/health/live',
+            PROBE_RATE_PER_S,
+            IMPORT_TIMEOUT_S,
+            importCsv(target, token, body),
+          );
+          if (outcome.status !== 201) throw new Error(`import answered ${outcome.status}`);
+          return {
+            p50Ms: sample.p50Ms,
+            p99Ms: sample.p99Ms,
+            seconds: (Date.now() - started) / 1000,
+            imported: outcome.imported ?? 0,
+          };
+        } finally {
+          await removePostsAfter(ctx.databaseUrl, ctx.seed.lastSeededPostId);
+        }
       };
-    };
-    const onP99 = results.get(ON)!.map((r) => r.p99Ms);
-    const target = evaluateTarget(
-      'offload on: /health/live p99 during the import',
-      { kind: 'below', value: 20, unit: ' ms' },
-      median(onP99),
-    );
-    const targets: TargetResult[] = [target];
-    const rows = [rowFor(ON, { target: target.cell, ratio: '1× (reference)' })];
-    if (mainThread) {
-      const offP99 = results.get(OFF)!.map((r) => r.p99Ms);
-      rows.push(rowFor(OFF, { ratio: formatRatio(pairedRatio(offP99, onP99), 'offload p99') }));
-    } else {
-      rows.push(
-        notBuilt(
-          OFF,
-          `no switch to parse on the main thread; proposed \`${OFFLOAD_SWITCH}=false\``,
-        ),
+      const variants: [string, BenchProcess][] = [[ON, ctx.full]];
+      if (mainThread) variants.push([OFF, mainThread]);
+      const results = await interleave(
+        variants.map(([name, target]) => ({
+          name,
+          warmUp: () => runImport(target, warmUpCsv),
+          measure: () => {
+            ctx.log(`  ${name}`);
+            return runImport(target, csv);
+          },
+        })),
+        ctx.options.rounds,
       );
-    }
-    return {
-      rows,
-      targets,
-      notes: [
-        `/health/live is probed ${PROBE_RATE_PER_S} times a second on one connection while ` +
-          "the import runs; p50/p99 are that probe's latencies. Imported rows are deleted after each round.",
-      ],
-      chart: chartBars('4 · /health/live p99 during the import (ms)', rows, (row) => row.p99Ms),
-    };
-  });
+
+      const rowFor = (name: string, extra: Partial<ResultRow>): ResultRow => {
+        const rounds = results.get(name)!;
+        const seconds = median(rounds.map((r) => r.seconds));
+        return {
+          variant: name,
+          status: 'ok',
+          p50Ms: median(rounds.map((r) => r.p50Ms)),
+          p99Ms: median(rounds.map((r) => r.p99Ms)),
+          more:
+            `import of ${formatNumber(median(rounds.map((r) => r.imported)))} rows took ` +
+            `${formatNumber(seconds)} s (${formatNumber(ctx.options.importRows / seconds)} rows/s)`,
+          ...extra,
+        };
+      };
+      const onP99 = results.get(ON)!.map((r) => r.p99Ms);
+      const target = evaluateTarget(
+        'offload on: /health/live p99 during the import',
+        { kind: 'below', value: 20, unit: ' ms' },
+        median(onP99),
+      );
+      const targets: TargetResult[] = [target];
+      const rows = [rowFor(ON, { target: target.cell, ratio: '1× (reference)' })];
+      if (mainThread) {
+        const offP99 = results.get(OFF)!.map((r) => r.p99Ms);
+        rows.push(rowFor(OFF, { ratio: formatRatio(pairedRatio(offP99, onP99), 'offload p99') }));
+      } else {
+        rows.push(
+          notBuilt(
+            OFF,
+            `no switch to parse on the main thread; proposed \`${OFFLOAD_SWITCH}=false\``,
+          ),
+        );
+      }
+      return {
+        rows,
+        targets,
+        notes: [
+          `/health/live is probed ${PROBE_RATE_PER_S} times a second on one connection while ` +
+            "the import runs; p50/p99 are that probe's latencies. Imported rows are deleted after each round.",
+        ],
+        chart: chartBars('4 · /health/live p99 during the import (ms)', rows, (row) => row.p99Ms),
+      };
+    },
+  );
 }

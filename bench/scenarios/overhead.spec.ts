@@ -13,14 +13,22 @@ describe('bench overhead scenario', () => {
   });
 
   describe('FEATURE_SWITCHES', () => {
-    it('covers logging, metrics, the limiter and compression, one variable each', () => {
+    it('covers logging, metrics, the limiter and compression, one way off each', () => {
       expect(FEATURE_SWITCHES.map((s) => s.feature)).toEqual([
         'requestLogs',
         'metrics',
         'limiter',
         'compression',
       ]);
-      expect(new Set(FEATURE_SWITCHES.map((s) => s.variable)).size).toBe(4);
+      const ways = FEATURE_SWITCHES.map(({ off }) =>
+        'variable' in off ? off.variable : off.header,
+      );
+      expect(new Set(ways).size).toBe(4);
+    });
+
+    it('turns compression off per request, with the header the app honours', () => {
+      const compression = FEATURE_SWITCHES.find((s) => s.feature === 'compression')!;
+      expect(compression.off).toEqual({ header: 'x-no-compression', value: '1' });
     });
   });
 });

@@ -1,5 +1,5 @@
 import type { BenchContext } from '../context';
-import { childCount } from '../processes';
+import { BenchProcess, childCount } from '../processes';
 import { ScenarioOutcome } from '../report';
 import { formatRatio } from '../stats';
 import {
@@ -15,12 +15,17 @@ const SINGLE = '1 process';
 const CLUSTER = 'CLUSTER_WORKERS=2';
 const ROUTE = '/api/users/1';
 
+/** The app asked for two cluster workers. */
+export function scaleProcesses(ctx: BenchContext): Promise<BenchProcess>[] {
+  return [ctx.startApp('cluster-2', { CLUSTER_WORKERS: '2' })];
+}
+
 /**
  * 6. Scale on one machine: the cached read served by one process and by a cluster primary
  * with two workers. The load generator needs CPU too, so two workers on two cores cannot double.
  */
 export async function scale(ctx: BenchContext): Promise<ScenarioOutcome> {
-  return withProcesses([ctx.startApp('cluster-2', { CLUSTER_WORKERS: '2' })], async ([cluster]) => {
+  return withProcesses(scaleProcesses(ctx), async ([cluster]) => {
     const workers = await childCount(cluster.pid);
     if (workers < 2) {
       return {

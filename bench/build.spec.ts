@@ -1,0 +1,24 @@
+import { resolveAliases } from './build';
+
+describe('bench build', () => {
+  describe('resolveAliases', () => {
+    const paths = { '@app/config': ['libs/config/src'], '@app/http': ['libs/http/src'] };
+
+    it('points an alias at the compiled lib, relative to the requiring file', () => {
+      const code = 'const config_1 = require("@app/config");';
+      expect(resolveAliases(code, '/out/src/users', '/out', paths)).toBe(
+        'const config_1 = require("../../libs/config/src");',
+      );
+      expect(resolveAliases(code, '/out/libs/config/src', '/out', paths)).toBe(
+        'const config_1 = require("./");',
+      );
+    });
+
+    it('keeps a deep path after the alias and leaves packages and unknown aliases alone', () => {
+      const code = 'require("@app/http/x"); require("@nestjs/core"); require("@app/none");';
+      expect(resolveAliases(code, '/out/src', '/out', paths)).toBe(
+        'require("../libs/http/src/x"); require("@nestjs/core"); require("@app/none");',
+      );
+    });
+  });
+});
