@@ -1,11 +1,15 @@
 import { createClient } from '@redis/client';
+import { CountingPgProxy } from '../../bench/pg-counter';
 import { PUBLIC_USER_COLUMNS } from '../../src/users/users.repository';
 import { AppProcess, startAppProcess } from '../utils/app-process';
 import { CACHE_TEST_ENV } from './cache-test-env';
-import { PostgresStatementCounter } from './statement-counter';
 
 /** What `GET /api/users/:id` runs on a miss (`UsersRepository.findPublic`). */
-const FIND_PUBLIC_USER = `SELECT ${PUBLIC_USER_COLUMNS} FROM users u WHERE u.id = $1`;
+const FIND_PUBLIC_USER_SQL = `SELECT ${PUBLIC_USER_COLUMNS} FROM users u WHERE u.id = $1`;
+/** That statement and no other (`findPrivate` differs only by a column). */
+const FIND_PUBLIC_USER = new RegExp(
+  `^${FIND_PUBLIC_USER_SQL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+);
 
 /**
  * Two app processes on the shared Redis: what one writes, the other serves at once, although
@@ -14,11 +18,11 @@ const FIND_PUBLIC_USER = `SELECT ${PUBLIC_USER_COLUMNS} FROM users u WHERE u.id 
 describe('cache across processes (e2e, shared Redis)', () => {
   let a: AppProcess;
   let b: AppProcess;
-  /** Both processes reach PostgreSQL through it: it counts their user loads. */
-  let userLoads: PostgresStatementCounter;
+  /** Both processes reach PostgreSQL through it: it counts their user loads on the wire. */
+  let userLoads: CountingPgProxy;
 
   beforeAll(async () => {
-    userLoads = await PostgresStatementCounter.start(process.env.DATABASE_URL!, FIND_PUBLIC_USER);
+    userLoads = await CountingPgProxy.start(process.env.DATABASE_URL!, FIND_PUBLIC_USER);
     const env = { ...CACHE_TEST_ENV, DATABASE_URL: userLoads.url };
     // Generous: each process compiles the app with ts-node, slow on a busy machine.
     const start = () => startAppProcess(env, { timeoutMs: 100_000 });
