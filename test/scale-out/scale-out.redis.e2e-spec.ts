@@ -1,0 +1,149 @@
+import { TestUser } from '../utils/api-client';
+import { AppProcess, startAppProcess } from '../utils/app-process';
+import { sleep } from '../utils/net';
+import { privateRateLimitKeyPrefix, RELAXED_RATE_LIMITS } from '../utils/rate-limits';
+import { NginxProxy, startNginxProxy } from './nginx-proxy';
+
+const INSTANCES = 3;
+const EXPENSIVE_LIMIT = 12;
+const DASHBOARD_ROUTE = '/api/users/:id/dashboard';
+
+/** Requests to `route` that one instance answered, whatever their status, from its `/metrics`. */
+async function requestsServed(app: AppProcess, route: string): Promise<number> {
+  const { text } = await app.api.get('/metrics');
+  return text
+    .split('\n')
+    .filter(
+      (line) =>
+        line.startsWith('http_request_duration_seconds_count{') &&
+        line.includes(`route="${route}"`),
+    )
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * Three app processes on loopback ports behind a real nginx running the shipped
+ * `deploy/nginx/` configuration, sharing the server PostgreSQL and Redis, as
+ * docker-compose.yml runs them (there with two).
+ */
+describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
+  const env = {
+    ...RELAXED_RATE_LIMITS,
+    // one limiter namespace for the instances of this run, unused by anything else
+    RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
+    RATE_LIMIT_EXPENSIVE: `${EXPENSIVE_LIMIT}/1h`,
+    TRUST_PROXY: 'true',
+    // a busy test machine stalls event loops now and then; shedding has tests of its own
+    SHED_EVENT_LOOP_DELAY_MS: '0',
+  };
+  const start = (extra: Record<string, string> = {}) =>
+    startAppProcess({ ...env, ...extra }, { timeoutMs: 100_000 });
+  let apps: AppProcess[] = [];
+  let nginx: NginxProxy;
+
+  beforeAll(async () => {
+    apps = await Promise.all(Array.from({ length: INSTANCES }, () => start()));
+    nginx = await startNginxProxy(apps.map((app) => app.port));
+  }, 150_000);
+  afterAll(async () => {
+    await nginx?.stop();
+    await Promise.all(apps.map((app) => app.stop()));
+  });
+
+  it('holds one rate limit across the instances, keyed on the address nginx saw', async () => {
+    const user = await nginx.api.createUser();
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < EXPENSIVE_LIMIT + 6; attempt++) {
+      // forged each time, and each time replaced by nginx: still one client
+      const headers = { 'x-forwarded-for': `198.51.100.${attempt}` };
+      const res = await nginx.api.get(`/api/users/${user.id}/dashboard`, { headers });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([...Array(EXPENSIVE_LIMIT).fill(200), ...Array(6).fill(429)]);
+
+    const served = await Promise.all(apps.map((app) => requestsServed(app, DASHBOARD_ROUTE)));
+    expect(served.every((count) => count > 0)).toBe(true);
+    expect(served.reduce((sum, count) => sum + count, 0)).toBe(EXPENSIVE_LIMIT + 6);
+  });
+
+  it('a PATCH through one instance is what every other instance serves next', async () => {
+    const [writer, ...readers] = apps;
+    const user = await writer.api.createUser('Before');
+    for (const reader of readers) {
+      await reader.api.get(`/api/users/${user.id}`);
+      const cached = await reader.api.get(`/api/users/${user.id}`);
+      expect([cached.body.name, cached.headers.get('x-cache')]).toEqual(['Before', 'HIT']);
+    }
+
+    const patch = await writer.api.patch(
+      `/api/users/${user.id}`,
+      { name: 'After' },
+      { token: user.token },
+    );
+    expect(patch.status).toBe(200);
+    for (const reader of readers) {
+      expect((await reader.api.get(`/api/users/${user.id}`)).body.name).toBe('After');
+    }
+    for (let i = 0; i < INSTANCES * 2; i++) {
+      expect((await nginx.api.get(`/api/users/${user.id}`)).body.name).toBe('After');
+    }
+  });
+
+  it('a token issued by one instance is accepted by every other', async () => {
+    const user = await apps[0].api.createUser();
+    for (const app of apps) {
+      const me = await app.api.get('/api/users/me', { token: user.token });
+      expect([me.status, me.body.id]).toEqual([200, user.id]);
+    }
+  });
+
+  it('restarts every instance in turn under load with no failed request', async () => {
+    const reader: TestUser = await nginx.api.createUser();
+    const post = await nginx.api.post(
+      '/api/posts',
+      { title: 'rolling', body: 'restart' },
+      { token: reader.token },
+    );
+    expect(post.status).toBe(201);
+    const paths = [
+      `/api/posts/${post.body.id}`,
+      `/api/users/${reader.id}`,
+      '/api/users/me',
+      '/api/posts?limit=5',
+      '/api/config',
+    ];
+
+    // bounded: 8 clients, at most 30 000 requests and 4 minutes, stopped when the restart ends
+    const outcomes: Record<string, number> = {};
+    let sent = 0;
+    let restarting = true;
+    const deadline = Date.now() + 240_000;
+    const client = async () => {
+      while (restarting && sent < 30_000 && Date.now() < deadline) {
+        const path = paths[sent++ % paths.length];
+        const outcome = await nginx.api.get(path, { token: reader.token }).then(
+          (res) => String(res.status),
+          (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+        );
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      }
+    };
+    const load = Promise.all(Array.from({ length: 8 }, client));
+
+    const exitCodes: (number | null)[] = [];
+    for (let i = 0; i < apps.length; i++) {
+      await sleep(500);
+      const old = apps[i];
+      exitCodes.push(await old.stop('SIGTERM', 30_000));
+      // the replacement takes the same address, as a restarted container would
+      apps[i] = await start({ PORT: String(old.port) });
+    }
+    await sleep(500);
+    restarting = false;
+    await load;
+
+    expect(exitCodes).toEqual(Array(INSTANCES).fill(0));
+    expect(sent).toBeGreaterThan(100);
+    expect(outcomes).toEqual({ '200': sent });
+  }, 420_000);
+});
