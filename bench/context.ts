@@ -36,7 +36,7 @@ export const FULL_OPTIONS: Omit<BenchOptions, 'only' | 'outDir' | 'readmeOnly'> 
   seed: { users: 10_000, posts: 1_000_000 },
   importRows: 200_000,
   profile: true,
-  deadlineS: 480,
+  deadlineS: 420,
 };
 
 export const QUICK_OPTIONS: Omit<BenchOptions, 'only' | 'outDir' | 'readmeOnly'> = {
@@ -52,7 +52,7 @@ export const QUICK_OPTIONS: Omit<BenchOptions, 'only' | 'outDir' | 'readmeOnly'>
 };
 
 /** A full run ends within `deadlineS` + this: ten minutes. */
-export const HARD_DEADLINE_MARGIN_S = 120;
+export const HARD_DEADLINE_MARGIN_S = 180;
 
 /** Signs tokens in every app process of a run (≥ 32 characters, as production requires). */
 export const BENCH_JWT_SECRET = 'loadstar-bench-jwt-secret-0123456789abcdef';
