@@ -30,8 +30,9 @@ describe('rate limits without Redis, two processes (e2e)', () => {
       TRUST_PROXY: 'true',
       RATE_LIMIT_DEFAULT: '5/1m',
     };
-    apps = await Promise.all([startAppProcess(env), startAppProcess(env)]);
-  }, 60_000);
+    const start = () => startAppProcess(env, { timeoutMs: 100_000 });
+    apps = await Promise.all([start(), start()]);
+  }, 120_000);
   afterAll(() => Promise.all(apps.map((app) => app.stop())));
 
   it('warns at start that in-process counters multiply the limits', async () => {

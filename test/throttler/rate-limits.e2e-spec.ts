@@ -107,7 +107,7 @@ describe('rate limits of the API (e2e)', () => {
     });
   });
 
-  it('GET /api/users/:id/dashboard is in tier expensive (3 per minute)', async () => {
+  it('GET /api/users/:id/dashboard is in tier expensive (3 per minute), its 429 counted in /metrics', async () => {
     const headers = clientHeaders();
     const before = await rejectionsOf('expensive');
     const statuses: number[] = [];
@@ -116,11 +116,14 @@ describe('rate limits of the API (e2e)', () => {
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(await rejectionsOf('expensive')).toBe(before + 1);
+    const scrape = await t.api.get('/metrics');
+    const sample = /^rate_limit_rejections_total\{tier="expensive"\} (\d+)$/m.exec(scrape.text);
+    expect(Number(sample?.[1])).toBe(before + 1);
     // the expensive budget is its own: other routes still answer
     expect((await t.api.get(`/api/users/${ann.id}`, { headers })).status).toBe(200);
   });
 
-  it.each(['/docs-json', '/health/live', '/health/ready', '/metrics'])(
+  it.each(['/docs', '/docs-json', '/health/live', '/health/ready', '/metrics'])(
     '%s is never rate-limited and has no limit headers',
     async (path) => {
       const headers = clientHeaders();

@@ -12,8 +12,9 @@ describe('rate limits shared through Redis by two processes (e2e)', () => {
       RATE_LIMIT_AUTH: '10/1m',
       TRUST_PROXY: 'true',
     };
-    apps = await Promise.all([startAppProcess(env), startAppProcess(env)]);
-  }, 60_000);
+    const start = () => startAppProcess(env, { timeoutMs: 100_000 });
+    apps = await Promise.all([start(), start()]);
+  }, 120_000);
   afterAll(() => Promise.all(apps.map((app) => app.stop())));
 
   it('holds the auth limit across both: alternated failed logins count as one client', async () => {

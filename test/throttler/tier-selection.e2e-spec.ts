@@ -63,12 +63,19 @@ describe('rate-limit tier selection (e2e, fixture app)', () => {
     expect(await rejectionsOf('auth')).toBe(before + 2);
   });
 
+  it("@SkipRateLimit('auth') leaves only default (2)", async () => {
+    const before = await rejectionsOf('auth');
+    expect(await statuses('/api/fixture/skip-auth', 3)).toEqual([200, 200, 429]);
+    expect(await rejectionsOf('auth')).toBe(before);
+  });
+
   it('a bare @SkipThrottle() of Nest skips only default: the named tier still applies', async () => {
     expect(await statuses('/api/fixture/nest-skip', 5)).toEqual([200, 200, 200, 200, 429]);
   });
 
   it.each([
     ['@SkipRateLimit() on a route with a tier', '/api/fixture/skip-all'],
+    ["@SkipRateLimit('default', 'auth') naming every tier", '/api/fixture/skip-every-named-tier'],
     ['@SkipThrottle() naming every tier', '/api/fixture/nest-skip-every-tier'],
     ['@SkipRateLimit() on the controller', '/api/exempt'],
     ['@SkipThrottle() on the controller', '/api/nest-exempt'],
