@@ -13,6 +13,7 @@ import {
 } from '@app/worker';
 import { importCsv } from '../posts/csv-fixtures';
 import { TestUser } from '../utils/api-client';
+import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { BLOCK, DESCRIBE_THREAD } from './fixtures/tasks';
 
@@ -131,6 +132,11 @@ describe('worker pool behind the API: one thread, no queue (e2e)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ WORKER_POOL_SIZE: '1', WORKER_POOL_MAX_QUEUE: '0' });
+    // The login decoy's hash, computed at start, holds the only thread for a moment.
+    for (let waited = 0; waited < 10_000; waited += 50) {
+      if (sampleOf((await t.api.get('/metrics')).text, 'worker_pool_utilization ') === 0) break;
+      await sleep(50);
+    }
     user = await t.api.createUser();
   });
   afterAll(() => t.close());
@@ -167,5 +173,22 @@ describe('worker pool behind the API: one thread, no queue (e2e)', () => {
       sampleOf(scrape, 'worker_pool_task_duration_seconds_count', 'task="parse-csv"', '"ok"'),
     ).toBeGreaterThanOrEqual(1);
     expect(scrape).toMatch(/^worker_pool_task_duration_seconds_bucket\{.*task="parse-csv"/m);
+  });
+
+  it('hashes passwords in the pool: a login derives its key there', async () => {
+    const derived = async () =>
+      sampleOf(
+        (await t.api.get('/metrics')).text,
+        'worker_pool_task_duration_seconds_count',
+        'task="derive-key"',
+        '"ok"',
+      ) ?? 0;
+    const before = await derived();
+    const login = await t.api.post('/api/auth/login', {
+      email: user.email,
+      password: user.password,
+    });
+    expect(login.status).toBe(200);
+    expect(await derived()).toBe(before + 1);
   });
 });
