@@ -33,14 +33,15 @@ async function serve(config: LoadstarConfig): Promise<void> {
     delayMs: config.http.shutdownDelayMs,
     onShutdownStart: () => app.get(ReadinessState).markShuttingDown(),
   });
-  // onModuleInit hooks (Redis connections, worker threads) run here, so a standby is warm
-  await app.init();
-  if (isClusterStandby()) await awaitPromotion();
   try {
+    // onModuleInit hooks (Redis connections, worker threads) run here, so a standby is warm
+    await app.init();
+    if (isClusterStandby()) await awaitPromotion();
     await app.listen({ port: config.http.port, host: config.http.host });
   } catch (error) {
-    // the pools, Redis and an embedded PostgreSQL started by this process close first
-    await app.close();
+    // The pools, Redis and an embedded PostgreSQL this process started close before it
+    // exits; the start's error is the one to report, not a follow-up one from closing.
+    await app.close().catch(() => undefined);
     throw error;
   }
   new Logger('Bootstrap').log(`loadstar listening on ${await app.getUrl()}`);
