@@ -7,10 +7,14 @@ export const CACHE_NAMESPACE = 'loadstar:v1';
 export const CACHE_LOCK_PREFIX = `${CACHE_NAMESPACE}:lock:`;
 /** Tag sets: `loadstar:v1:tag:<tag>` holds the keys tagged with it. */
 export const CACHE_TAG_PREFIX = `${CACHE_NAMESPACE}:tag:`;
+/** Write fences: `loadstar:v1:fence:<key>` and `loadstar:v1:fence:tag:<tag>`. */
+export const CACHE_FENCE_PREFIX = `${CACHE_NAMESPACE}:fence:`;
+/** Counter of writes and evictions: each stamps the fences it sets with its own number. */
+export const CACHE_WRITES_KEY = `${CACHE_NAMESPACE}:writes`;
 /** Pub/sub channel of the invalidation bus. */
 export const CACHE_INVALIDATION_CHANNEL = `${CACHE_NAMESPACE}:invalidate`;
-/** Key templates may not start with these: they would collide with locks and tag sets. */
-export const RESERVED_KEY_SEGMENTS = ['lock', 'tag'];
+/** Key templates may not start with these: they would collide with the cache's own keys. */
+export const RESERVED_KEY_SEGMENTS = ['lock', 'tag', 'fence', 'writes'];
 
 /** Metadata of `@Cached()`. */
 export const CACHED_METADATA = 'loadstar:cache:cached';
@@ -36,6 +40,13 @@ export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 1_000;
 export const DEFAULT_REDIS_MAX_RECONNECT_DELAY_MS = 2_000;
 export const DEFAULT_LOCK_TTL_MS = 3_000;
 export const DEFAULT_LOCK_WAIT_MS = 1_000;
+/**
+ * How long a write's fence outlives it in Redis, and so how long a fill may run and still
+ * store what it loaded: a fill older than this stores nothing.
+ */
+export const FENCE_TTL_MS = 60_000;
+/** Writes remembered in process for running fills; past this, those fills store nothing. */
+export const MAX_LOCAL_WRITES = 10_000;
 /** How often a process waiting for another's fill looks for the value. */
 export const LOCK_POLL_MS = 15;
 /** Keys whose eviction could not reach Redis, replayed once it is back; beyond this, dropped. */

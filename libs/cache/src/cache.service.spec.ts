@@ -1,6 +1,20 @@
 import { cacheTally } from './cache.metrics';
 import { CacheService } from './cache.service';
 
+/**
+ * A load that has read `value` (as a query would, before a concurrent write committed) and
+ * answers only once `finish()` is called: a slow fill, interleaved deterministically.
+ */
+function heldLoad<T>(value: T) {
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const load = jest.fn(async () => {
+    await finished;
+    return value;
+  });
+  return { load, finish };
+}
+
 /** A loader that counts its calls and answers after a tick, like a database. */
 function loader<T>(value: T) {
   const load = jest.fn(async () => {
@@ -71,6 +85,70 @@ describe(CacheService.name, () => {
       cache.peek('counted:1');
       expect(tally.miss - before.miss).toBe(1);
       expect(tally.hit - before.hit).toBe(2);
+    });
+  });
+
+  describe('#wrap racing writes', () => {
+    it('does not store what a fill loaded before a concurrent write-through', async () => {
+      const slow = heldLoad('old');
+      const read = cache.wrap('race:1', slow.load);
+      await cache.set('race:1', 'new');
+      slow.finish();
+      expect(await read).toEqual({ value: 'old', status: 'miss' });
+      expect(cache.peek('race:1')).toBe('new');
+    });
+
+    it('does not store what a fill loaded before a concurrent eviction', async () => {
+      const slow = heldLoad('old');
+      const read = cache.wrap('race:2', slow.load);
+      await cache.evict(['race:2']);
+      const readAfterEviction = cache.wrap('race:2', loader('new'));
+      slow.finish();
+      expect((await read).value).toBe('old');
+      expect((await readAfterEviction).value).toBe('new');
+      expect(cache.peek('race:2')).toBe('new');
+    });
+
+    it('does not store what a fill loaded before one of its tags was evicted', async () => {
+      const slow = heldLoad({ shows: [7] });
+      const tags = (value: { shows: number[] }) => value.shows.map((id) => `user:${id}`);
+      const read = cache.wrap('race:3', slow.load, { tags });
+      await cache.evictTags(['user:7']);
+      slow.finish();
+      expect((await read).value).toEqual({ shows: [7] });
+      expect(cache.peek('race:3')).toBeUndefined();
+    });
+
+    it('does not store what a batch loaded before a concurrent write-through', async () => {
+      const slow = heldLoad(
+        new Map([
+          ['race:4', 'old'],
+          ['race:5', 'old'],
+        ]),
+      );
+      const read = cache.wrapMany(['race:4', 'race:5'], slow.load);
+      await cache.set('race:4', 'new');
+      slow.finish();
+      expect(await read).toEqual(['old', 'old']);
+      expect(cache.peek('race:4')).toBe('new');
+      expect(cache.peek('race:5')).toBe('old');
+    });
+
+    it('does not store a background refresh loaded before a concurrent write-through', async () => {
+      jest.useFakeTimers({ now: 1_000_000, doNotFake: ['setImmediate', 'nextTick'] });
+      const options = { ttl: 10_000, refreshThreshold: 3_000 };
+      await cache.wrap('race:6', async () => 'first', options);
+      jest.setSystemTime(1_008_000);
+      const slow = heldLoad('old');
+      expect(await cache.wrap('race:6', slow.load, options)).toEqual({
+        value: 'first',
+        status: 'stale',
+      });
+      await cache.set('race:6', 'new', 10_000);
+      slow.finish();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(slow.load).toHaveBeenCalledTimes(1);
+      expect(cache.peek('race:6')).toBe('new');
     });
   });
 

@@ -15,12 +15,22 @@ import {
   DEFAULT_REDIS_MAX_RECONNECT_DELAY_MS,
   DEFAULT_TTL_MS,
   LOCK_POLL_MS,
+  MAX_LOCAL_WRITES,
   MAX_PENDING_EVICTIONS,
 } from './cache.constants';
 import { cacheTally, CacheTally } from './cache.metrics';
 import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
 import { CacheModuleOptions } from './interfaces';
-import { InvalidationBus, MemoryLruStore, MemoryTagIndex, RedisTier } from './stores';
+import {
+  FillClaim,
+  FilledEntry,
+  InvalidationBus,
+  LocalWriteLog,
+  MemoryLruStore,
+  MemoryTagIndex,
+  RedisTier,
+  StoredValue,
+} from './stores';
 
 /** How a read was served: from the cache, by loading, or from the cache while one refresh runs. */
 export type CacheReadStatus = 'hit' | 'miss' | 'stale';
@@ -72,9 +82,21 @@ interface Route {
 }
 
 /** What Keyv keeps for a value. */
-interface Stored<T> {
+interface Stored<T> extends StoredValue {
   value: T;
-  expires?: number;
+}
+
+/** What a fill brought: a value loaded here, or found in Redis. */
+interface Filled<T> {
+  stored: Stored<T>;
+  loaded: boolean;
+}
+
+/** A fill running in this process, which concurrent readers of its key join. */
+interface RunningFill {
+  filled: Promise<Filled<unknown>>;
+  /** Its value has tags: an eviction of any tag stops new readers from joining it. */
+  tagged: boolean;
 }
 
 function cacheNameOf(key: string): string {
@@ -104,6 +126,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly local: Route;
   private readonly tiered?: Route;
   private readonly remote?: Route;
+  private readonly fills = new Map<string, RunningFill>();
+  private readonly refreshing = new Set<string>();
+  private readonly writeLog = new LocalWriteLog(MAX_LOCAL_WRITES);
   private readonly pendingKeys = new Set<string>();
   private readonly pendingTags = new Set<string>();
   private lockSequence = 0;
@@ -148,8 +173,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     this.bus = new InvalidationBus(
       this.redis,
       connectTimeoutMs,
-      (keys) => keys.forEach((key) => this.l1.drop(key)),
-      () => void this.l1.clear(),
+      (keys) => this.dropLocal(keys),
+      () => this.clearLocal(),
     );
     const tiered = createCache({ stores: [l1, this.redis.keyv], refreshAllStores: true });
     this.tiered = { cache: tiered, l1: true, l2: true };
@@ -195,8 +220,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Read-through: the cached value, else `load()` once — concurrent callers in this process
-   * share one load (cache-manager's `wrap`), and with Redis one process loads while the
-   * others wait for its value (fill lock) — then stored in every tier.
+   * share one load, and with Redis one process loads while the others wait for its value
+   * (fill lock) — then stored in every tier, unless a write or an eviction of the key (or of
+   * one of its tags) came meanwhile: the value loaded is then returned but not stored.
    */
   async wrap<T>(
     key: string,
@@ -206,40 +232,35 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const route = this.route();
     const tally = cacheTally(options.cache ?? cacheNameOf(key));
     if (this.redis && !route.l2) tally.error++;
-    const ttl = options.ttl ?? this.defaultTtlMs;
-    let loadedHere = false;
-    const loadTagged = async (): Promise<T> => {
-      const value = await load();
-      if (options.tags) this.tag(key, options.tags(value), ttl, route);
-      return value;
-    };
-    // Called by cache-manager on a miss, and in the background to refresh a stale entry.
-    const fill = async (): Promise<T> => {
-      const filled = route.l2
-        ? await this.fillOnce(key, loadTagged, ttl, tally)
-        : { value: await loadTagged(), loaded: true };
-      loadedHere = filled.loaded;
-      return filled.value;
-    };
-    const stored = (await route.cache.wrap(key, fill, {
-      ttl,
-      refreshThreshold: options.refreshThreshold,
-      raw: true,
-    })) as Stored<T>;
+    let status: CacheReadStatus = 'hit';
+    let stored = route.l1 ? (this.l1.peek(key) as Stored<T> | undefined) : undefined;
+    if (stored === undefined) {
+      let fill = this.fills.get(key);
+      if (fill === undefined) {
+        fill = this.startFill(key, load, options, route, tally);
+        status = 'miss';
+      }
+      const filled = (await fill.filled) as Filled<T>;
+      stored = filled.stored;
+      if (!filled.loaded) status = 'hit';
+    }
     const threshold = options.refreshThreshold;
-    const status: CacheReadStatus =
-      threshold !== undefined && (stored.expires ?? Infinity) - Date.now() < threshold
-        ? 'stale'
-        : loadedHere
-          ? 'miss'
-          : 'hit';
+    if (
+      status === 'hit' &&
+      threshold !== undefined &&
+      (stored.expires ?? Infinity) - Date.now() < threshold
+    ) {
+      status = 'stale';
+      this.refresh(key, load, options, route, tally);
+    }
     tally[status]++;
     return { value: stored.value, status };
   }
 
   /**
-   * Read-through of many keys: the L1, then one multi-get from Redis, then one
-   * `loadMissing` call for every key still missing, stored with one pipelined write.
+   * Read-through of many keys: the L1, then one read of the rest from Redis, then one
+   * `loadMissing` call for every key still missing, stored with one write (each entry unless
+   * written or evicted meanwhile, as {@link wrap}).
    * @returns the values in the order of `keys`, `undefined` where `loadMissing` had none.
    */
   async wrapMany<T>(
@@ -253,16 +274,21 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const found = new Map<string, T>();
     let missing = [...new Set(keys)];
     if (route.l1) missing = missing.filter((key) => !this.takeFromL1(key, found));
-    if (missing.length > 0 && route.l2) missing = await this.takeFromRedis(missing, found, route);
-    else if (missing.length > 0 && this.redis) tally.error++;
-    tally.hit += keys.length - missing.length;
-    if (missing.length > 0) {
-      tally.miss += missing.length;
-      const loaded = await loadMissing(missing);
-      const ttl = options.ttl ?? this.defaultTtlMs;
-      const entries = [...loaded].map(([key, value]) => ({ key, value, ttl }));
-      if (entries.length > 0) await route.cache.mset(entries);
-      for (const [key, value] of loaded) found.set(key, value);
+    const mark = this.writeLog.begin();
+    try {
+      let claim: FillClaim | undefined;
+      if (missing.length > 0 && route.l2) {
+        ({ missing, claim } = await this.takeFromRedis(missing, found, route, mark, tally));
+      } else if (missing.length > 0 && this.redis) tally.error++;
+      tally.hit += keys.length - missing.length;
+      if (missing.length > 0) {
+        tally.miss += missing.length;
+        const loaded = await loadMissing(missing);
+        for (const [key, value] of loaded) found.set(key, value);
+        await this.storeMany(loaded, options.ttl ?? this.defaultTtlMs, route, mark, claim, tally);
+      }
+    } finally {
+      this.writeLog.end();
     }
     return keys.map((key) => found.get(key));
   }
@@ -272,25 +298,37 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return this.setMany([{ key, value, ttl }]);
   }
 
-  /** Write-through of several entries in one pipeline; other processes drop their L1 copies. */
+  /**
+   * Write-through of several entries in one pipeline; other processes drop their L1 copies,
+   * and fills of these keys running anywhere no longer store what they loaded.
+   */
   async setMany(entries: readonly CacheEntry[]): Promise<void> {
-    const route = this.route();
+    if (entries.length === 0) return;
+    let route = this.route();
     const list = entries.map(({ key, value, ttl }) => ({
       key,
       value,
       ttl: ttl ?? this.defaultTtlMs,
     }));
+    const keys = list.map(({ key }) => key);
+    this.overtake(keys);
+    if (route.l2) {
+      try {
+        // Before the values: a fill storing between the two would otherwise overwrite them.
+        await this.redis!.fence(keys);
+      } catch {
+        route = this.local;
+      }
+    }
     await route.cache.mset(list);
-    await this.broadcast(
-      list.map(({ key }) => key),
-      route,
-    );
+    await this.broadcast(keys, route);
   }
 
   /** Removes `keys` from every tier of every process. */
   async evict(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     const route = this.route();
+    this.overtake(keys);
     for (const key of keys) this.l1.drop(key);
     if (route.l2) {
       try {
@@ -307,6 +345,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   async evictTags(tags: readonly string[]): Promise<void> {
     if (tags.length === 0) return;
     const route = this.route();
+    this.writeLog.evictedTags(tags);
+    // Their tags are known once loaded: a reader from now on must not get their value.
+    for (const [key, fill] of this.fills) if (fill.tagged) this.fills.delete(key);
     const keys = new Set(this.localTags.keysOf(tags));
     if (route.l2) {
       try {
@@ -336,49 +377,158 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return this.bus!.ready ? this.tiered! : this.remote!;
   }
 
+  /** Runs the fill of `key` that readers arriving meanwhile join. */
+  private startFill<T>(
+    key: string,
+    load: () => Promise<T>,
+    options: CacheReadOptions<T>,
+    route: Route,
+    tally: CacheTally,
+  ): RunningFill {
+    const mark = this.writeLog.begin();
+    const fill: RunningFill = {
+      filled: this.fill(key, load, options, route, tally, mark).finally(() => {
+        this.writeLog.end();
+        if (this.fills.get(key) === fill) this.fills.delete(key);
+      }),
+      tagged: options.tags !== undefined,
+    };
+    this.fills.set(key, fill);
+    return fill;
+  }
+
   /**
    * Loads `key` unless another process is already loading it: then waits for its value, and
    * loads itself only if none comes within the wait (the holder died or failed). The holder
    * stores the value in Redis before releasing the lock, so waiters find the value, not the
-   * lock (cache-manager then writes it once more, with the other tiers).
+   * lock.
    */
-  private async fillOnce<T>(
+  private async fill<T>(
     key: string,
     load: () => Promise<T>,
-    ttl: number,
+    options: CacheReadOptions<T>,
+    route: Route,
     tally: CacheTally,
-  ): Promise<{ value: T; loaded: boolean }> {
-    const redis = this.redis!;
-    const token = `${this.origin}:${++this.lockSequence}`;
+    mark: number,
+  ): Promise<Filled<T>> {
+    if (!route.l2) return this.loadAndStore(key, load, options, route, tally, mark);
+    const token = this.nextToken();
     const deadline = Date.now() + this.lockWaitMs;
+    let claim: FillClaim | undefined;
     try {
       for (;;) {
-        const outcome = await redis.readOrLock(key, token);
-        if (outcome.state === 'found') return { value: outcome.stored.value as T, loaded: false };
-        if (outcome.state === 'locked') break;
-        if (Date.now() >= deadline) return { value: await load(), loaded: true };
+        const outcome = await this.redis!.readOrLock(key, token);
+        if (outcome.state === 'found') {
+          const stored = outcome.stored as Stored<T>;
+          if (route.l1 && !this.writeLog.overtaken(mark, key)) {
+            void this.l1.set(key, stored, (stored.expires ?? Infinity) - Date.now());
+          }
+          return { stored, loaded: false };
+        }
+        claim = outcome.claim;
+        if (outcome.state === 'locked' || Date.now() >= deadline) break;
         await sleep(LOCK_POLL_MS);
       }
     } catch {
       tally.error++;
-      return { value: await load(), loaded: true };
     }
-    try {
-      const value = await load();
-      await redis.keyv.set(key, value, ttl);
-      return { value, loaded: true };
-    } finally {
-      // Best effort: an unreleased lock expires by itself.
-      redis.release(key, token).catch(() => undefined);
-    }
+    return this.loadAndStore(key, load, options, route, tally, mark, claim);
   }
 
-  private tag(key: string, tags: readonly string[], ttl: number, route: Route): void {
-    if (tags.length === 0) return;
-    if (route.l1) this.localTags.add(key, tags);
-    // Sent before the value is written, on the same connection: an eviction can never see
-    // the value without its tags.
-    if (route.l2) this.redis!.tag(key, tags, ttl).catch(() => undefined);
+  /**
+   * Stale-while-revalidate: one background load per key and process (with Redis, per key:
+   * the one that takes the fill lock), stored unless a write came meanwhile.
+   */
+  private refresh<T>(
+    key: string,
+    load: () => Promise<T>,
+    options: CacheReadOptions<T>,
+    route: Route,
+    tally: CacheTally,
+  ): void {
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    const mark = this.writeLog.begin();
+    const run = async () => {
+      let claim: FillClaim | undefined;
+      if (route.l2) {
+        const outcome = await this.redis!.readOrLock(key, this.nextToken(), true);
+        if (outcome.state !== 'locked') return;
+        claim = outcome.claim;
+      }
+      await this.loadAndStore(key, load, options, route, tally, mark, claim);
+    };
+    run()
+      .catch(() => undefined)
+      .finally(() => {
+        this.writeLog.end();
+        this.refreshing.delete(key);
+      });
+  }
+
+  /**
+   * `load()`, then the value stored in the L1 and (with a claim) in Redis, unless a write or an
+   * eviction of the key or of one of its tags came after the fill began (`mark` here, `claim`
+   * in Redis).
+   */
+  private async loadAndStore<T>(
+    key: string,
+    load: () => Promise<T>,
+    options: CacheReadOptions<T>,
+    route: Route,
+    tally: CacheTally,
+    mark: number,
+    claim?: FillClaim,
+  ): Promise<Filled<T>> {
+    let value: T;
+    try {
+      value = await load();
+    } catch (error) {
+      // Best effort: an unreleased lock expires by itself.
+      if (claim?.locked) this.redis!.release(key, claim.token).catch(() => undefined);
+      throw error;
+    }
+    const ttl = options.ttl ?? this.defaultTtlMs;
+    const stored: Stored<T> = { value, expires: Date.now() + ttl };
+    const tags = options.tags?.(value) ?? [];
+    let keep = !this.writeLog.overtaken(mark, key, tags);
+    if (claim !== undefined) {
+      if (keep) {
+        keep = await this.redis!.store(key, stored, ttl, tags, claim).catch(() => {
+          tally.error++;
+          return true;
+        });
+      } else if (claim.locked) {
+        this.redis!.release(key, claim.token).catch(() => undefined);
+      }
+    }
+    if (keep && route.l1) {
+      void this.l1.set(key, stored, ttl);
+      if (tags.length > 0) this.localTags.add(key, tags);
+    }
+    return { stored, loaded: true };
+  }
+
+  /** Stores what {@link wrapMany} loaded, as {@link loadAndStore} does. */
+  private async storeMany<T>(
+    loaded: ReadonlyMap<string, T>,
+    ttl: number,
+    route: Route,
+    mark: number,
+    claim: FillClaim | undefined,
+    tally: CacheTally,
+  ): Promise<void> {
+    const expires = Date.now() + ttl;
+    let entries: FilledEntry[] = [...loaded]
+      .filter(([key]) => !this.writeLog.overtaken(mark, key))
+      .map(([key, value]) => ({ key, stored: { value, expires }, ttl }));
+    if (entries.length > 0 && claim !== undefined) {
+      entries = await this.redis!.storeMany(entries, claim).catch(() => {
+        tally.error++;
+        return entries;
+      });
+    }
+    if (route.l1) for (const { key, stored } of entries) void this.l1.set(key, stored, ttl);
   }
 
   private takeFromL1<T>(key: string, found: Map<string, T>): boolean {
@@ -388,24 +538,58 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
-  /** One `MGET`; what it finds also fills the L1. @returns the keys still missing */
+  /**
+   * One read from Redis; what it finds also fills the L1.
+   * @returns the keys still missing, and where their fill begins (none if Redis failed)
+   */
   private async takeFromRedis<T>(
     keys: string[],
     found: Map<string, T>,
     route: Route,
-  ): Promise<string[]> {
-    const stored = (await this.redis!.keyv.getMany(keys, { raw: true })) as Array<
-      Stored<T> | undefined
-    >;
+    mark: number,
+    tally: CacheTally,
+  ): Promise<{ missing: string[]; claim?: FillClaim }> {
+    let read: Awaited<ReturnType<RedisTier['readMany']>>;
+    try {
+      read = await this.redis!.readMany(keys);
+    } catch {
+      tally.error++;
+      return { missing: keys };
+    }
     const missing: string[] = [];
     const now = Date.now();
     keys.forEach((key, i) => {
-      const entry = stored[i];
+      const entry = read.stored[i] as Stored<T> | undefined;
       if (entry === undefined) return missing.push(key);
       found.set(key, entry.value);
-      if (route.l1) void this.l1.set(key, entry, (entry.expires ?? Infinity) - now);
+      if (route.l1 && !this.writeLog.overtaken(mark, key)) {
+        void this.l1.set(key, entry, (entry.expires ?? Infinity) - now);
+      }
     });
-    return missing;
+    return { missing, claim: read.claim };
+  }
+
+  /** Fills of `keys` running here store nothing, and later readers do not join them. */
+  private overtake(keys: readonly string[]): void {
+    this.writeLog.wroteKeys(keys);
+    for (const key of keys) this.fills.delete(key);
+  }
+
+  /** Another process wrote or evicted `keys`. */
+  private dropLocal(keys: readonly string[]): void {
+    this.overtake(keys);
+    for (const key of keys) this.l1.drop(key);
+  }
+
+  /** Invalidations may have been missed: nothing held or being filled here can be trusted. */
+  private clearLocal(): void {
+    this.writeLog.wroteAll();
+    this.fills.clear();
+    void this.l1.clear();
+  }
+
+  private nextToken(): string {
+    return `${this.origin}:${++this.lockSequence}`;
   }
 
   /** Tells other processes to drop `keys` from their L1, or remembers to once Redis is back. */
@@ -438,7 +622,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * other processes' writes did not reach us.
    */
   private onRedisRecovered(): void {
-    void this.l1.clear();
+    this.clearLocal();
     const keys = [...this.pendingKeys];
     const tags = [...this.pendingTags];
     this.pendingKeys.clear();
