@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,8 +8,17 @@ import { freePort } from './net';
 
 const execFileAsync = promisify(execFile);
 
-/** PostgreSQL server binaries of the machine (facts.md); override with `TEST_PG_BIN_DIR`. */
-const PG_BIN_DIR = process.env.TEST_PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+/** Debian keeps each PostgreSQL major version's server binaries under this folder. */
+const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
+
+function newestDebianPgBinDir(): string {
+  const versions = existsSync(DEBIAN_PG_ROOT) ? readdirSync(DEBIAN_PG_ROOT) : [];
+  const newest = versions.sort((a, b) => Number(a) - Number(b)).at(-1) ?? '15';
+  return join(DEBIAN_PG_ROOT, newest, 'bin');
+}
+
+/** The machine's PostgreSQL server binaries (facts.md); override with `TEST_PG_BIN_DIR`. */
+const PG_BIN_DIR = process.env.TEST_PG_BIN_DIR ?? newestDebianPgBinDir();
 /** `postgres` must be able to enter every folder on the way to the data. */
 const BASE_DIR = '/var/tmp/loadstar-private-pg';
 const DATABASE = 'private_test';
