@@ -105,17 +105,42 @@ describe('HTTP hardening (e2e)', () => {
   it.each([
     ['a success', '/api/config'],
     ['an error', '/api/users/0'],
-  ])('sends the security headers on %s', async (_, path) => {
+  ])('sends the API security headers on %s', async (_, path) => {
     const res = await t.api.get(path);
     expect(Object.fromEntries(res.headers)).toMatchObject({
-      'content-security-policy': expect.stringContaining("default-src 'self'"),
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'strict-transport-security': expect.stringMatching(/^max-age=\d+/),
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'cross-origin-resource-policy': 'same-origin',
+    });
+    for (const dropped of [
+      'x-powered-by',
+      'x-xss-protection',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-dns-prefetch-control',
+      'origin-agent-cluster',
+      'cross-origin-opener-policy',
+    ]) {
+      expect(res.headers.get(dropped)).toBeNull();
+    }
+  });
+
+  it('gives Swagger UI at /docs a policy that lets it load its scripts and styles', async () => {
+    const res = await t.api.get('/docs');
+    expect(res.status).toBe(200);
+    expect(Object.fromEntries(res.headers)).toMatchObject({
+      'content-security-policy': expect.stringMatching(
+        /default-src 'self';.*script-src 'self' https: 'unsafe-inline';.*style-src 'self' 'unsafe-inline'/,
+      ),
       'strict-transport-security': expect.stringMatching(/^max-age=\d+/),
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'SAMEORIGIN',
-      'referrer-policy': 'no-referrer',
       'cross-origin-opener-policy': 'same-origin',
     });
-    expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(res.headers.get('x-xss-protection')).toBeNull();
   });
 
   it('sends no CORS headers when CORS_ORIGINS is unset', async () => {

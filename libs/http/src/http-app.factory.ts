@@ -10,7 +10,8 @@ import { containsNulCharacter, nestsDeeperThan } from './body-depth';
 import { replyToClientError, replyToFrameworkError } from './http-client-errors';
 import { HttpErrorFilter } from './http-error.filter';
 import { registerHttpPlugins } from './http-plugins';
-import { MAX_BODY_DEPTH, REQUEST_ID_HEADER, SANE_REQUEST_ID } from './http.constants';
+import { createResponseHeadersHook } from './http-security-headers';
+import { MAX_BODY_DEPTH, OPENAPI_PATH, REQUEST_ID_HEADER, SANE_REQUEST_ID } from './http.constants';
 
 /** Echoes a sane incoming request id, otherwise makes a new UUID (contract, cross-cutting). */
 export function requestIdFor(request: { headers: IncomingHttpHeaders }): string {
@@ -68,7 +69,7 @@ function setupOpenApi(app: NestFastifyApplication, config: LoadstarConfig): void
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup(OPENAPI_PATH, app, document, { jsonDocumentUrl: `${OPENAPI_PATH}-json` });
 }
 
 /**
@@ -97,10 +98,7 @@ export async function createHttpApp(
   });
   const fastify = adapter.getInstance();
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    done();
-  });
+  fastify.addHook('onRequest', createResponseHeadersHook());
 
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     abortOnError: false,

@@ -7,7 +7,6 @@ import fastifyUnderPressure, { TYPE_EVENT_LOOP_DELAY } from '@fastify/under-pres
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpConfig } from '@app/config';
 import { toErrorResponse } from './http.errors';
-import { securityHeaders } from './http-security-headers';
 
 /** Contract: responses OVER 1 KB are compressed; `@fastify/compress` compresses from `threshold` on. */
 const COMPRESSION_THRESHOLD_BYTES = 1_025;
@@ -76,8 +75,8 @@ function createLoadShedder(fastify: FastifyInstance): SheddingHandler {
 
 /**
  * Registers the HTTP runtime's Fastify plugins: load shedding first (an overloaded process
- * answers 503 before doing any work), security headers, CORS when configured, and
- * compression of responses over 1 KB.
+ * answers 503 before doing any work), CORS when configured, and compression of responses over
+ * 1 KB. Security headers are set with the request id (`createResponseHeadersHook`).
  */
 export async function registerHttpPlugins(
   app: NestFastifyApplication,
@@ -90,12 +89,6 @@ export async function registerHttpPlugins(
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * maxHeapUsedRatio),
     pressureHandler: createLoadShedder(fastify),
-  });
-
-  const headers = securityHeaders();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
-    done();
   });
 
   if (config.corsOrigins !== false) {

@@ -1,6 +1,9 @@
 /** Header carrying the request id in both directions (contract, cross-cutting). */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/** Where Swagger UI is served (and its OpenAPI document, at `/docs-json`). */
+export const OPENAPI_PATH = 'docs';
+
 /** An incoming request id is echoed only when it matches this (a sane token ≤ 128 chars). */
 export const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
