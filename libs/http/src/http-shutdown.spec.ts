@@ -18,7 +18,7 @@ function exited(exit: jest.Mock): Promise<number> {
 }
 
 function fakeApp(close: () => Promise<void>) {
-  const server = { closeAllConnections: jest.fn() };
+  const server = Object.assign(new EventEmitter(), { closeAllConnections: jest.fn() });
   const app = { close: jest.fn(close), getHttpServer: () => server };
   return { app: app as unknown as INestApplication & typeof app, server };
 }
@@ -54,6 +54,23 @@ describe('enableGracefulShutdown', () => {
 
     expect(await code).toBe(0);
     expect(app.close).toHaveBeenCalledTimes(1);
+  });
+
+  it('ends each connection with its next response once shutdown has begun', async () => {
+    const { events, exit, target } = fakeProcess();
+    const { app, server } = fakeApp(() => new Promise((resolve) => setTimeout(resolve, 20)));
+    enableGracefulShutdown(app, { timeoutMs: 1_000 }, target);
+    const code = exited(exit);
+    const before = { setHeader: jest.fn() };
+    server.emit('request', {}, before);
+
+    events.emit('SIGTERM', 'SIGTERM');
+    const during = { setHeader: jest.fn() };
+    server.emit('request', {}, during);
+
+    expect(before.setHeader).not.toHaveBeenCalled();
+    expect(during.setHeader).toHaveBeenCalledWith('connection', 'close');
+    expect(await code).toBe(0);
   });
 
   it('cuts the connections still open after the drain budget', async () => {

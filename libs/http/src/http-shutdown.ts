@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { INestApplication, Logger } from '@nestjs/common';
 
 /** Time allowed after the drain for the pools, Redis and the embedded PostgreSQL to close. */
@@ -26,6 +26,10 @@ export interface GracefulShutdownOptions {
 export type ProcessEvents = Pick<NodeJS.Process, 'on' | 'exit'>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function closeAfterResponse(_request: IncomingMessage, response: ServerResponse): void {
+  response.setHeader('connection', 'close');
+}
 
 /**
  * Contract §3's shutdown on SIGTERM / SIGINT, ending the process with exit code 0:
@@ -73,13 +77,17 @@ async function shutDown(
   exit: (code: number) => void,
 ): Promise<void> {
   const delayMs = options.delayMs ?? 0;
+  const server = app.getHttpServer() as Server;
   options.onShutdownStart?.();
+  // A proxy may send a request on a kept-alive connection just as the listener closes it, and
+  // it cannot retry a POST; ending each connection with its next response during the delay
+  // leaves next to none idle by then.
+  server.prependListener('request', closeAfterResponse);
   logger.log(
     `${signal} received: readiness answers 503; the listener closes in ${delayMs} ms, then requests in flight get ${options.timeoutMs} ms`,
   );
   await sleep(delayMs);
 
-  const server = app.getHttpServer() as Server;
   const cutConnections = setTimeout(() => {
     logger.warn(`requests still running after ${options.timeoutMs} ms; closing their connections`);
     server.closeAllConnections();
