@@ -1,3 +1,4 @@
+import { getStorageToken, ThrottlerStorage } from '@nestjs/throttler';
 import { register } from 'prom-client';
 import { ApiResponse } from '../utils/api-client';
 import { sleep } from '../utils/net';
@@ -47,6 +48,15 @@ describe('rate-limit storage outage (e2e, a redis-server of its own)', () => {
   it('limits through that Redis while it is up', async () => {
     expect(await statuses(failOpen, '192.0.2.1', 4)).toEqual([200, 200, 200, 429]);
     expect(await statuses(failClosed, '192.0.2.1', 1)).toEqual([200]);
+  });
+
+  it('a reply that arrived while this event loop lagged past the timeout still counts', async () => {
+    const storage = failOpen.app.get<ThrottlerStorage>(getStorageToken(), { strict: false });
+    const hit = storage.increment('lagged-loop', 60_000, 10, 0, 'default');
+    await new Promise(setImmediate); // the command is written
+    const lagUntil = Date.now() + 600; // over the 250 ms storage timeout, as a burst would lag it
+    while (Date.now() < lagUntil);
+    await expect(hit).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
   });
 
   it('Redis frozen: each check gives up within its timeout instead of waiting for Redis', async () => {

@@ -107,11 +107,14 @@ export class RedisThrottlerStorage
 
   /**
    * Rejects after the storage timeout even when the command was already sent: node-redis's own
-   * command timeout only covers the wait before writing, not the wait for the reply.
+   * command timeout only covers the wait before writing, not the wait for the reply. The
+   * rejection waits for the loop's I/O phase after the timer: in a burst that lags this
+   * process's event loop, replies already received are read first, so the lag is not taken for
+   * a slow Redis (which would fail open and admit more than the limit).
    */
   increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(reject, this.timeoutMs, this.timeoutError);
+      const timer = setTimeout(() => setImmediate(reject, this.timeoutError), this.timeoutMs);
       this.client.hit(key, String(ttlMs)).then(
         ([hits, msLeft]) => {
           clearTimeout(timer);
