@@ -1,10 +1,11 @@
 import { CacheService } from '@app/cache';
 import { UsersRepository } from '../../src/users/users.repository';
-import { TestUser } from '../utils/api-client';
+import { ApiResponse, TestUser } from '../utils/api-client';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { cacheOperations } from './cache-operations';
 import { CACHE_TEST_ENV } from './cache-test-env';
+import { HeldFollows } from './held-follows';
 
 describe('cache (e2e)', () => {
   let t: TestApp;
@@ -266,6 +267,30 @@ describe('cache (e2e)', () => {
 
       await t.api.delete(`/api/users/${owner.id}/follow`, { token: fan.token });
       expect((await dashboard(owner.id)).body.followerCount).toBe(0);
+    });
+
+    it('does not store a fill that read the profile before a PATCH made while it ran', async () => {
+      const owner = await t.api.createUser('Before');
+      const follows = await HeldFollows.lock();
+      let slowRead: Promise<ApiResponse>;
+      try {
+        slowRead = dashboard(owner.id);
+        await follows.waitForReaders(3);
+        const patch = await t.api.patch(
+          `/api/users/${owner.id}`,
+          { name: 'After' },
+          { token: owner.token },
+        );
+        expect(patch.status).toBe(200);
+      } finally {
+        await follows.release();
+      }
+      const read = await slowRead;
+      expect(read.headers.get('x-cache')).toBe('MISS');
+      expect(read.body.user.name).toBe('Before');
+      const next = await dashboard(owner.id);
+      expect(next.headers.get('x-cache')).toBe('MISS');
+      expect(next.body.user.name).toBe('After');
     });
   });
 
