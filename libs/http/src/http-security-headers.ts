@@ -55,7 +55,7 @@ const DOCS_HELMET_OPTIONS: Readonly<HelmetOptions> = {
  * middleware and runs two hooks on every request; the headers never vary here (no CSP nonces),
  * so setting a precomputed object costs a fraction of that on the hot path.
  */
-export function securityHeaders(options: Readonly<HelmetOptions>): Record<string, string> {
+function securityHeaders(options: Readonly<HelmetOptions>): Record<string, string> {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
