@@ -4,6 +4,7 @@ import { parseEnvironment } from '@app/config';
 import { createHttpApp } from '@app/http';
 import { AppModule } from '../../src/app.module';
 import { ApiClient, TestUser } from '../utils/api-client';
+import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 /** Holds the event loop, as a slow start or a CPU-bound handler would. */
@@ -192,7 +193,48 @@ describe('HTTP hardening (e2e)', () => {
   });
 });
 
-describe('load shedding at start (e2e)', () => {
+describe('load shedding (e2e)', () => {
+  /** An app with `SHED_EVENT_LOOP_DELAY_MS=thresholdMs`, listening, past its warm-up. */
+  async function startShedding(thresholdMs: number) {
+    const config = parseEnvironment({
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      SHED_EVENT_LOOP_DELAY_MS: String(thresholdMs),
+    });
+    const app = await createHttpApp(AppModule.forRoot(config), config);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    // the event-loop delay counts from two samples after listen; a sample is ≥ 500 ms
+    await sleep(2 * Math.max(500, thresholdMs) + 300);
+    return { app, api: new ApiClient(await app.getUrl()) };
+  }
+
+  it('an event loop held far past the threshold sheds with 503, then serves again', async () => {
+    const { app, api } = await startShedding(50);
+    try {
+      expect((await api.get('/api/config')).status).toBe(200);
+      blockEventLoop(3_000);
+      const shed = await api.get('/api/config');
+      expect(shed.status).toBe(503);
+      expect(shed.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(shed.body).toMatchObject({ statusCode: 503, requestId: expect.any(String) });
+      expect((await api.get('/health/live')).status).toBe(200);
+      await sleep(1_200);
+      expect((await api.get('/api/config')).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('one stall shorter than the threshold sheds nothing', async () => {
+    const { app, api } = await startShedding(1_000);
+    try {
+      blockEventLoop(800);
+      expect((await api.get('/api/config')).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('a fresh instance serves at once though its start held the event loop', async () => {
     const config = parseEnvironment({ ...process.env, LOG_LEVEL: 'warn' });
     const app = await createHttpApp(AppModule.forRoot(config), config);

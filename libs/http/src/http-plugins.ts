@@ -18,8 +18,17 @@ const COMPRESSION_THRESHOLD_BYTES = 1_025;
 const COMPRESSIBLE_TYPES =
   /^text\/(?!event-stream)|^application\/(?:[\w.-]+\+)?(?:json|xml)|^application\/x-ndjson/;
 
-/** How often load shedding samples the event loop and the heap. */
+/**
+ * How often load shedding samples the event loop and the heap, at the least. under-pressure
+ * reads a sample in which its 10 ms timer never fired as an infinite delay, so one stall
+ * longer than the interval would shed even when it is under the threshold: the interval is
+ * never shorter than the threshold ({@link sampleIntervalFor}).
+ */
 const PRESSURE_SAMPLE_INTERVAL_MS = 500;
+
+function sampleIntervalFor(maxEventLoopDelayMs: number): number {
+  return Math.max(PRESSURE_SAMPLE_INTERVAL_MS, maxEventLoopDelayMs);
+}
 
 /**
  * Starting up (module init, migrations, listen) blocks the event loop far longer than serving
@@ -27,7 +36,7 @@ const PRESSURE_SAMPLE_INTERVAL_MS = 500;
  * all, which under-pressure reads as an infinite delay): a fresh instance would shed its first
  * requests. The event-loop delay counts only once a whole sample after `listen` is in.
  */
-const EVENT_LOOP_WARM_UP_MS = 2 * PRESSURE_SAMPLE_INTERVAL_MS;
+const SAMPLES_BEFORE_EVENT_LOOP_COUNTS = 2;
 
 /** Operations routes answer under pressure too: liveness must stay truthful and metrics readable. */
 const EXEMPT_FROM_SHEDDING = /^\/(?:health|metrics)(?:[/?]|$)/;
@@ -52,10 +61,11 @@ type SheddingHandler = (
   value: number | undefined,
 ) => void;
 
-function createLoadShedder(fastify: FastifyInstance): SheddingHandler {
+function createLoadShedder(fastify: FastifyInstance, sampleIntervalMs: number): SheddingHandler {
   let eventLoopDelayCountsFrom = Infinity;
   fastify.addHook('onListen', (done) => {
-    eventLoopDelayCountsFrom = performance.now() + EVENT_LOOP_WARM_UP_MS;
+    eventLoopDelayCountsFrom =
+      performance.now() + SAMPLES_BEFORE_EVENT_LOOP_COUNTS * sampleIntervalMs;
     done();
   });
   const shedLoad = (request: FastifyRequest, reply: FastifyReply, type: string): unknown => {
@@ -84,11 +94,12 @@ export async function registerHttpPlugins(
 ): Promise<void> {
   const { maxEventLoopDelayMs, maxHeapUsedRatio } = config.shedding;
   const fastify = app.getHttpAdapter().getInstance();
+  const sampleInterval = sampleIntervalFor(maxEventLoopDelayMs);
   await app.register(fastifyUnderPressure, {
-    sampleInterval: PRESSURE_SAMPLE_INTERVAL_MS,
+    sampleInterval,
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * maxHeapUsedRatio),
-    pressureHandler: createLoadShedder(fastify),
+    pressureHandler: createLoadShedder(fastify, sampleInterval),
   });
 
   if (config.corsOrigins !== false) {
