@@ -6,6 +6,7 @@ import fastifyCors from '@fastify/cors';
 import fastifyUnderPressure, { TYPE_EVENT_LOOP_DELAY } from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpConfig } from '@app/config';
+import { installSmallBodyCompression } from './http-compression';
 import { toErrorResponse } from './http.errors';
 
 /** Contract: responses OVER 1 KB are compressed; `@fastify/compress` compresses from `threshold` on. */
@@ -86,7 +87,7 @@ function createLoadShedder(fastify: FastifyInstance, sampleIntervalMs: number): 
 /**
  * Registers the HTTP runtime's Fastify plugins: load shedding first (an overloaded process
  * answers 503 before doing any work), CORS when configured, and compression of responses over
- * 1 KB. Security headers are set with the request id (`createResponseHeadersHook`).
+ * 1 KB (small bodies in one call, larger ones and streams by `@fastify/compress`). Security headers are set with the request id (`createResponseHeadersHook`).
  */
 export async function registerHttpPlugins(
   app: NestFastifyApplication,
@@ -111,6 +112,10 @@ export async function registerHttpPlugins(
     });
   }
 
+  installSmallBodyCompression(fastify, {
+    thresholdBytes: COMPRESSION_THRESHOLD_BYTES,
+    compressibleTypes: COMPRESSIBLE_TYPES,
+  });
   await app.register(fastifyCompress, {
     threshold: COMPRESSION_THRESHOLD_BYTES,
     encodings: ['br', 'gzip'],
