@@ -1,10 +1,9 @@
 import { createClient } from '@redis/client';
 import { CountingPgProxy } from '../../bench/pg-counter';
 import { PUBLIC_USER_COLUMNS } from '../../src/users/users.repository';
-import { ApiResponse } from '../utils/api-client';
 import { AppProcess, startAppProcess } from '../utils/app-process';
 import { CACHE_TEST_ENV } from './cache-test-env';
-import { HeldFollows } from './held-follows';
+import { readDashboardRacingRename } from './held-follows';
 
 /** What `GET /api/users/:id` runs on a miss (`UsersRepository.findPublic`). */
 const FIND_PUBLIC_USER_SQL = `SELECT ${PUBLIC_USER_COLUMNS} FROM users u WHERE u.id = $1`;
@@ -101,22 +100,8 @@ describe('cache across processes (e2e, shared Redis)', () => {
   it('a dashboard fill on B that read the profile before a PATCH through A does not store it', async () => {
     const owner = await a.api.createUser('Before');
     const path = `/api/users/${owner.id}/dashboard`;
-    const follows = await HeldFollows.lock();
-    let slowRead: Promise<ApiResponse>;
-    try {
-      slowRead = b.api.get(path);
-      await follows.waitForReaders(3);
-      const patch = await a.api.patch(
-        `/api/users/${owner.id}`,
-        { name: 'After' },
-        { token: owner.token },
-      );
-      expect(patch.status).toBe(200);
-    } finally {
-      await follows.release();
-    }
     // B's fill loaded the profile before the PATCH, and still answers its own request with it.
-    const read = await slowRead;
+    const read = await readDashboardRacingRename(b.api, a.api, owner);
     expect(read.headers.get('x-cache')).toBe('MISS');
     expect(read.body.user.name).toBe('Before');
     for (const api of [b.api, a.api, b.api]) {

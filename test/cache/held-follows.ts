@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { ApiClient, ApiResponse, TestUser } from '../utils/api-client';
 import { sleep } from '../utils/net';
 
 /**
@@ -41,4 +42,31 @@ export class HeldFollows {
       await this.client.end();
     }
   }
+}
+
+/**
+ * GETs the owner's dashboard through `reader` and, while that fill waits on the held follows
+ * table (its profile already read), renames the owner to "After" through `writer`. Resolves to
+ * the slow read's response.
+ */
+export async function readDashboardRacingRename(
+  reader: ApiClient,
+  writer: ApiClient,
+  owner: TestUser,
+): Promise<ApiResponse> {
+  const follows = await HeldFollows.lock();
+  let slowRead: Promise<ApiResponse>;
+  try {
+    slowRead = reader.get(`/api/users/${owner.id}/dashboard`);
+    await follows.waitForReaders(3);
+    const patch = await writer.patch(
+      `/api/users/${owner.id}`,
+      { name: 'After' },
+      { token: owner.token },
+    );
+    expect(patch.status).toBe(200);
+  } finally {
+    await follows.release();
+  }
+  return slowRead;
 }
