@@ -53,6 +53,7 @@ export class AppModule {
           useFactory: (configService: ConfigService<LoadstarConfig, true>) => {
             const cache = configService.get('cache', { infer: true });
             return {
+              enabled: cache.enabled,
               redisUrl: configService.get('redis', { infer: true }).url,
               defaultTtlMs: cache.defaultTtlS * 1000,
               l1: {

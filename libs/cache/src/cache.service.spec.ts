@@ -202,4 +202,50 @@ describe(CacheService.name, () => {
       expect(cache.health()).toEqual({ store: 'memory', degraded: false });
     });
   });
+
+  describe('switched off (enabled: false)', () => {
+    // A Redis URL nobody listens on: switched off, the cache must not even try it.
+    const off = () =>
+      new CacheService({ enabled: false, redisUrl: 'redis://127.0.0.1:1', defaultTtlMs: 60_000 });
+
+    it('loads every read and stores nothing, whatever was written', async () => {
+      const cache = off();
+      const load = loader('v');
+      await cache.set('k:1', 'written');
+      expect((await cache.wrap('k:1', load)).status).toBe('miss');
+      expect(await cache.wrap('k:1', load)).toEqual({ value: 'v', status: 'miss' });
+      expect(load).toHaveBeenCalledTimes(2);
+      expect(cache.peek('k:1')).toBeUndefined();
+      expect(cache.localSize()).toEqual({ entries: 0, bytes: 0 });
+    });
+
+    it('counts each read as a miss', async () => {
+      const cache = off();
+      const before = { ...cacheTally('off-count') };
+      await cache.wrap('off-count:1', loader(1));
+      await cache.wrapMany(
+        ['off-count:1', 'off-count:2'],
+        async (keys) => new Map(keys.map((key) => [key, key])),
+      );
+      expect(cacheTally('off-count').miss - before.miss).toBe(3);
+      expect(cacheTally('off-count').hit - before.hit).toBe(0);
+    });
+
+    it('loads every key of a multi-get, in order, once per distinct key', async () => {
+      const cache = off();
+      const loadMissing = jest.fn(
+        async (keys: string[]) => new Map(keys.map((key) => [key, `v-${key}`])),
+      );
+      const values = await cache.wrapMany(['a:2', 'a:1', 'a:2'], loadMissing);
+      expect(values).toEqual(['v-a:2', 'v-a:1', 'v-a:2']);
+      expect(loadMissing).toHaveBeenCalledWith(['a:2', 'a:1']);
+    });
+
+    it('reports itself off, never degraded', async () => {
+      const cache = off();
+      await cache.onModuleInit();
+      expect(cache.health()).toEqual({ store: 'off', degraded: false });
+      cache.onApplicationShutdown();
+    });
+  });
 });

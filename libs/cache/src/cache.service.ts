@@ -67,7 +67,8 @@ export interface CacheEntry<T = unknown> {
 
 /** What readiness reports about the cache. */
 export interface CacheHealth {
-  store: 'memory' | 'redis';
+  /** `off`: the cache is switched off (`enabled: false`). */
+  store: 'memory' | 'redis' | 'off';
   /** Redis configured but unreachable or unsubscribed: serving from the L1 and the database. */
   degraded: boolean;
   redis?: 'up' | 'down';
@@ -117,6 +118,7 @@ function cacheNameOf(key: string): string {
 export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Cache');
   private readonly origin = randomUUID();
+  private readonly enabled: boolean;
   private readonly defaultTtlMs: number;
   private readonly lockWaitMs: number;
   private readonly l1: MemoryLruStore;
@@ -135,12 +137,13 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private redisWasAvailable = true;
 
   constructor(@Inject(CACHE_MODULE_OPTIONS) options: CacheModuleOptions) {
+    this.enabled = options.enabled ?? true;
     this.defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
     this.lockWaitMs = options.lock?.waitMs ?? DEFAULT_LOCK_WAIT_MS;
     const l1TtlMs = options.l1?.ttlMs ?? DEFAULT_L1_TTL_MS;
     // Without Redis, cluster workers cannot tell each other about writes: short lifetimes
     // bound how long one worker serves what another has changed.
-    const privateToWorker = options.redisUrl === undefined && cluster.isWorker;
+    const privateToWorker = this.enabled && options.redisUrl === undefined && cluster.isWorker;
     if (privateToWorker) {
       this.logger.warn(
         `REDIS_URL unset in a cluster worker: each worker caches alone, entries live ${l1TtlMs} ms`,
@@ -156,7 +159,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     l1.serialize = undefined;
     l1.deserialize = undefined;
     this.local = { cache: createCache({ stores: [l1] }), l1: true, l2: false };
-    if (options.redisUrl === undefined) return;
+    if (options.redisUrl === undefined || !this.enabled) return;
 
     const connectTimeoutMs = options.redis?.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
     this.redis = new RedisTier(
@@ -191,6 +194,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   health(): CacheHealth {
+    if (!this.enabled) return { store: 'off', degraded: false };
     if (!this.redis || !this.bus) return { store: 'memory', degraded: false };
     const redis = this.redis.available ? 'up' : 'down';
     const invalidationBus = this.bus.ready ? 'up' : 'down';
@@ -207,7 +211,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * round trip. Counts a hit when found; on `undefined` call {@link wrap}.
    */
   peek<T>(key: string, options?: CachePeekOptions): T | undefined {
-    if (!this.route().l1) return undefined;
+    if (!this.enabled || !this.route().l1) return undefined;
     const stored = this.l1.peek(key) as Stored<T> | undefined;
     if (stored === undefined) return undefined;
     const threshold = options?.refreshThreshold;
@@ -229,8 +233,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     load: () => Promise<T>,
     options: CacheReadOptions<T> = {},
   ): Promise<CacheRead<T>> {
-    const route = this.route();
     const tally = cacheTally(options.cache ?? cacheNameOf(key));
+    if (!this.enabled) {
+      tally.miss++;
+      return { value: await load(), status: 'miss' };
+    }
+    const route = this.route();
     if (this.redis && !route.l2) tally.error++;
     let status: CacheReadStatus = 'hit';
     let stored = route.l1 ? (this.l1.peek(key) as Stored<T> | undefined) : undefined;
@@ -269,10 +277,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     options: Pick<CacheReadOptions<T>, 'cache' | 'ttl'> = {},
   ): Promise<(T | undefined)[]> {
     if (keys.length === 0) return [];
-    const route = this.route();
     const tally = cacheTally(options.cache ?? cacheNameOf(keys[0]));
-    const found = new Map<string, T>();
     let missing = [...new Set(keys)];
+    if (!this.enabled) {
+      tally.miss += missing.length;
+      const loaded = await loadMissing(missing);
+      return keys.map((key) => loaded.get(key));
+    }
+    const route = this.route();
+    const found = new Map<string, T>();
     if (route.l1) missing = missing.filter((key) => !this.takeFromL1(key, found));
     const mark = this.writeLog.begin();
     try {
@@ -303,7 +316,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * and fills of these keys running anywhere no longer store what they loaded.
    */
   async setMany(entries: readonly CacheEntry[]): Promise<void> {
-    if (entries.length === 0) return;
+    if (entries.length === 0 || !this.enabled) return;
     let route = this.route();
     const list = entries.map(({ key, value, ttl }) => ({
       key,
@@ -326,7 +339,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   /** Removes `keys` from every tier of every process. */
   async evict(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
+    if (keys.length === 0 || !this.enabled) return;
     const route = this.route();
     this.overtake(keys);
     for (const key of keys) this.l1.drop(key);
@@ -343,7 +356,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
 
   /** Removes every entry tagged with any of `tags`, in every tier of every process. */
   async evictTags(tags: readonly string[]): Promise<void> {
-    if (tags.length === 0) return;
+    if (tags.length === 0 || !this.enabled) return;
     const route = this.route();
     this.writeLog.evictedTags(tags);
     // Their tags are known once loaded: a reader from now on must not get their value.

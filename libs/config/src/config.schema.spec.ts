@@ -27,6 +27,7 @@ describe('parseEnvironment', () => {
         },
       });
       expect(config.cache).toEqual({
+        enabled: true,
         defaultTtlS: 300,
         l1MaxEntries: 10_000,
         l1MaxBytes: 64 * 1_048_576,
@@ -84,6 +85,11 @@ describe('parseEnvironment', () => {
       expect(() =>
         parseEnvironment({ CACHE_L1_MAX_MB: '0', CACHE_REDIS_TIMEOUT_MS: '1s' }),
       ).toThrow(/CACHE_L1_MAX_MB.*CACHE_REDIS_TIMEOUT_MS/);
+    });
+
+    it('turns the cache on unless CACHE_ENABLED says false', () => {
+      expect(parseEnvironment({ CACHE_ENABLED: 'false' }).cache.enabled).toBe(false);
+      expect(() => parseEnvironment({ CACHE_ENABLED: 'off' })).toThrow(/CACHE_ENABLED/);
     });
 
     it.each([

@@ -223,6 +223,7 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
     },
     redis: { url: reader.url('REDIS_URL', ['redis:', 'rediss:']) },
     cache: {
+      enabled: reader.bool('CACHE_ENABLED', true),
       defaultTtlS: reader.int('CACHE_TTL_S', 300, 1, 31_536_000),
       l1MaxEntries: reader.int('CACHE_L1_MAX_ENTRIES', 10_000, 1, 10_000_000),
       l1MaxBytes: reader.int('CACHE_L1_MAX_MB', 64, 1, 65_536) * 1_048_576,

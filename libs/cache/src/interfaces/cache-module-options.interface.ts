@@ -1,6 +1,12 @@
 /** Options of {@link CacheModule}; every duration is in milliseconds (cache-manager ≥ 5). */
 export interface CacheModuleOptions {
   /**
+   * `false` turns the cache off without touching the decorators: every read loads (responses
+   * keep their `ETag`), writes and evictions do nothing, Redis is never connected.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
    * `redis://…` of the shared tier. Unset: one in-process LRU, private to this process.
    * @example 'redis://127.0.0.1:6379'
    */

@@ -60,6 +60,8 @@ export interface RedisConfig {
 }
 
 export interface CacheConfig {
+  /** `false`: every read goes to the database, nothing is stored (measuring, debugging). */
+  enabled: boolean;
   defaultTtlS: number;
   /** Most entries the in-process cache (the L1 in front of Redis) holds. */
   l1MaxEntries: number;
