@@ -53,10 +53,54 @@ describe('rate-limit storage outage (e2e, a redis-server of its own)', () => {
   it('a reply that arrived while this event loop lagged past the timeout still counts', async () => {
     const storage = failOpen.app.get<ThrottlerStorage>(getStorageToken(), { strict: false });
     const hit = storage.increment('lagged-loop', 60_000, 10, 0, 'default');
-    await new Promise(setImmediate); // the command is written
+    await new Promise(setImmediate); // the batch leaves
+    await new Promise(setImmediate); // node-redis writes it
     const lagUntil = Date.now() + 600; // over the 250 ms storage timeout, as a burst would lag it
     while (Date.now() < lagUntil);
     await expect(hit).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
+  });
+
+  it('a lag after a batch left, before node-redis wrote it, is not taken for a slow Redis', async () => {
+    const storage = failOpen.app.get<ThrottlerStorage>(getStorageToken(), { strict: false });
+    const hit = storage.increment('lagged-write', 60_000, 10, 0, 'default');
+    await new Promise(setImmediate); // the batch leaves; node-redis writes it next turn
+    const lagUntil = Date.now() + 600;
+    while (Date.now() < lagUntil);
+    await expect(hit).resolves.toMatchObject({ totalHits: 1, isBlocked: false });
+  });
+
+  it('counts hits arriving together exactly, each its own count, in one script call', async () => {
+    const storage = failOpen.app.get<ThrottlerStorage>(getStorageToken(), { strict: false });
+    const before = await redis.calls('evalsha');
+    const burst = Array.from({ length: 250 }, () =>
+      storage.increment('burst-a', 60_000, 200, 0, 'default'),
+    );
+    const other = Array.from({ length: 3 }, () =>
+      storage.increment('burst-b', 30_000, 200, 0, 'default'),
+    );
+    const counted = await Promise.all(burst);
+    const otherCounted = await Promise.all(other);
+    expect(await redis.calls('evalsha')).toBe(before + 1);
+    expect(counted.map((record) => record.totalHits)).toEqual(
+      Array.from({ length: 250 }, (_, i) => i + 1),
+    );
+    expect(counted.filter((record) => record.isBlocked)).toHaveLength(50);
+    expect(otherCounted.map((record) => record.totalHits)).toEqual([1, 2, 3]);
+    expect(otherCounted[0].timeToExpire).toBe(30);
+    expect(await redis.command((client) => client.get('burst-a'))).toBe('250');
+    expect(await redis.command((client) => client.pTTL('burst-b'))).toBeGreaterThan(29_000);
+  });
+
+  it('sends a burst of more than 1 000 keys as several script calls', async () => {
+    const storage = failOpen.app.get<ThrottlerStorage>(getStorageToken(), { strict: false });
+    const before = await redis.calls('evalsha');
+    const records = await Promise.all(
+      Array.from({ length: 1_001 }, (_, i) =>
+        storage.increment(`wide-${i}`, 60_000, 1, 0, 'default'),
+      ),
+    );
+    expect(records.every((record) => record.totalHits === 1 && !record.isBlocked)).toBe(true);
+    expect(await redis.calls('evalsha')).toBe(before + 2);
   });
 
   it('Redis frozen: each check gives up within its timeout instead of waiting for Redis', async () => {

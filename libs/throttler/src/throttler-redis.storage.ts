@@ -4,30 +4,38 @@ import { CommandParser, createClient, defineScript } from '@redis/client';
 import { ThrottlerStorageRecord, windowRecord } from './throttler.storage';
 
 /**
- * One hit, atomically, in one round trip: count it and return the count with the window's
- * remaining milliseconds; the first hit of a window (no expiry yet) starts the window. Being a
- * single script, concurrent hits from any number of processes are counted exactly.
+ * Hits on many keys, atomically, in one round trip: `ARGV` holds each key's window length and
+ * its number of hits; each key's count goes up by its hits and comes back with the window's
+ * remaining milliseconds (the first hits of a window start it). Being a single script,
+ * concurrent hits from any number of processes are counted exactly.
  */
-const HIT_SCRIPT = defineScript({
-  NUMBER_OF_KEYS: 1,
-  SCRIPT: `local hits = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  ttl = tonumber(ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ttl)
+const HITS_SCRIPT = defineScript({
+  SCRIPT: `local reply = {}
+for i, key in ipairs(KEYS) do
+  local hits = redis.call('INCRBY', key, ARGV[2 * i])
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    ttl = tonumber(ARGV[2 * i - 1])
+    redis.call('PEXPIRE', key, ttl)
+  end
+  reply[2 * i - 1] = hits
+  reply[2 * i] = ttl
 end
-return {hits, ttl}`,
-  parseCommand(parser: CommandParser, key: string, ttlMs: string) {
-    parser.pushKey(key);
-    parser.push(ttlMs);
+return reply`,
+  parseCommand(parser: CommandParser, keys: string[], windowsAndHits: string[]) {
+    parser.pushKeysLength(keys);
+    parser.pushVariadic(windowsAndHits);
   },
-  transformReply: undefined as unknown as () => [number, number],
+  transformReply: undefined as unknown as () => number[],
 });
 
 /** A refused connection must not delay the start longer than this. */
 const CONNECT_TIMEOUT_MS = 1_000;
 /** Reconnection backs off up to this, so limiting resumes within about a second of Redis. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/** Most keys one script call counts; a larger burst is sent as several calls. */
+const MAX_KEYS_PER_CALL = 1_000;
 
 /**
  * Commands written and not answered yet, at most: a Redis that stops answering (but keeps the
@@ -46,7 +54,7 @@ function createLimiterClient(url: string) {
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
     },
-    scripts: { hit: HIT_SCRIPT },
+    scripts: { hits: HITS_SCRIPT },
   });
 }
 
@@ -56,10 +64,27 @@ class StorageTimeoutError extends Error {
   }
 }
 
+/** A request waiting for its hit to be counted. */
+interface Waiter {
+  limit: number;
+  resolve(record: ThrottlerStorageRecord): void;
+  reject(error: Error): void;
+}
+
+/** The hits on one key since the last call to Redis, in arrival order. */
+interface PendingKey {
+  ttlMs: number;
+  waiters: Waiter[];
+}
+
 /**
- * Fixed-window counters in Redis, shared by every process and instance on the same server:
- * one `EVALSHA` per check. Its own client (on `@redis/client`, the app's one Redis library)
- * because the limiter needs the offline queue off, a bounded queue and a timeout of milliseconds.
+ * Fixed-window counters in Redis, shared by every process and instance on the same server.
+ * Hits are sent in batches: those arriving in one turn of the event loop go in one script call
+ * (one `EVALSHA` per turn, not per request), and all hits on one key in it in one `INCRBY`.
+ * Each hit still gets its own count (a key's waiters get consecutive counts in arrival order),
+ * so limits are as exact as with one command per hit. Its own client (on `@redis/client`, the
+ * app's one Redis library) because the limiter needs the offline queue off, a bounded queue and
+ * a timeout of milliseconds.
  */
 export class RedisThrottlerStorage
   implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown
@@ -67,6 +92,7 @@ export class RedisThrottlerStorage
   private readonly logger = new Logger('RateLimitStorage');
   private readonly client: ReturnType<typeof createLimiterClient>;
   private readonly timeoutError: StorageTimeoutError;
+  private batch = new Map<string, PendingKey>();
   private reachable = true;
 
   constructor(
@@ -105,30 +131,73 @@ export class RedisThrottlerStorage
     clearTimeout(timer);
   }
 
-  /**
-   * Rejects after the storage timeout even when the command was already sent: node-redis's own
-   * command timeout only covers the wait before writing, not the wait for the reply. The
-   * rejection waits for the loop's I/O phase after the timer: in a burst that lags this
-   * process's event loop, replies already received are read first, so the lag is not taken for
-   * a slow Redis (which would fail open and admit more than the limit).
-   */
+  /** Counts one hit on `key` with the next batch (see the class). */
   increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => setImmediate(reject, this.timeoutError), this.timeoutMs);
-      this.client.hit(key, String(ttlMs)).then(
-        ([hits, msLeft]) => {
-          clearTimeout(timer);
-          resolve(windowRecord(hits, msLeft, limit));
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
+      let pending = this.batch.get(key);
+      if (pending === undefined) {
+        // the batch's first key: it leaves after this turn's I/O callbacks have added theirs
+        if (this.batch.size === 0) setImmediate(this.flush);
+        pending = { ttlMs, waiters: [] };
+        this.batch.set(key, pending);
+      }
+      pending.waiters.push({ limit, resolve, reject });
+      if (this.batch.size === MAX_KEYS_PER_CALL && pending.waiters.length === 1) this.flush();
     });
   }
 
   onApplicationShutdown(): void {
     if (this.client.isOpen) this.client.destroy();
   }
+
+  /**
+   * Sends the batch in one script call. Its waiters fail after the storage timeout even when
+   * the call was already sent: node-redis's own command timeout only covers the wait before
+   * writing, not the wait for the reply. The timeout starts once the call is written (node-redis
+   * writes in its next `setImmediate`, which runs before this one), and the failure waits for
+   * the loop's I/O phase after the timer: in a burst that lags this process's event loop,
+   * replies already received are read first, so the lag is not taken for a slow Redis (which
+   * would fail open and admit more than the limit).
+   */
+  private readonly flush = (): void => {
+    const batch = this.batch;
+    if (batch.size === 0) return;
+    this.batch = new Map();
+    const keys: string[] = [];
+    const windowsAndHits: string[] = [];
+    for (const [key, { ttlMs, waiters }] of batch) {
+      keys.push(key);
+      windowsAndHits.push(String(ttlMs), String(waiters.length));
+    }
+    const fail = (error: Error) => {
+      for (const { waiters } of batch.values()) for (const waiter of waiters) waiter.reject(error);
+    };
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
+    this.client.hits(keys, windowsAndHits).then(
+      (reply) => {
+        answered = true;
+        clearTimeout(timer);
+        let index = 0;
+        for (const { waiters } of batch.values()) {
+          const total = reply[index++];
+          const msLeft = reply[index++];
+          const first = total - waiters.length + 1;
+          for (let i = 0; i < waiters.length; i++) {
+            waiters[i].resolve(windowRecord(first + i, msLeft, waiters[i].limit));
+          }
+        }
+      },
+      (error: unknown) => {
+        answered = true;
+        clearTimeout(timer);
+        fail(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+    setImmediate(() => {
+      if (!answered) {
+        timer = setTimeout(() => setImmediate(fail, this.timeoutError), this.timeoutMs);
+      }
+    });
+  };
 }

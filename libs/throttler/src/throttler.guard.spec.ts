@@ -1,4 +1,5 @@
 import { ExecutionContext, ServiceUnavailableException } from '@nestjs/common';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerException, ThrottlerStorage } from '@nestjs/throttler';
 import type { Counter } from 'prom-client';
@@ -35,11 +36,11 @@ function context(handler: () => void, url = '/api/routes', body?: unknown) {
   const headers = new Map<string, unknown>();
   const request = { ip: '203.0.113.9', headers: {}, body, routeOptions: { url } };
   const reply = { header: (name: string, value: unknown) => headers.set(name, value) };
-  const executionContext = {
-    getHandler: () => handler,
-    getClass: () => Routes,
-    switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
-  } as unknown as ExecutionContext;
+  const executionContext: ExecutionContext = new ExecutionContextHost(
+    [request, reply],
+    Routes,
+    handler,
+  );
   return { executionContext, headers };
 }
 
@@ -102,7 +103,7 @@ describe(RateLimitGuard.name, () => {
 
     it('names a tier that is not configured', async () => {
       const { executionContext } = context(Routes.prototype.misconfigured);
-      await expect(guard().canActivate(executionContext)).rejects.toThrow(
+      await expect(async () => guard().canActivate(executionContext)).rejects.toThrow(
         /unknown.*not configured/,
       );
     });

@@ -85,25 +85,24 @@ export class RateLimitGuard implements CanActivate {
     this.keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // The HTTP arguments by index: `switchToHttp()` allocates three closures per call.
+    const request = context.getArgByIndex<FastifyRequest>(0);
     const plan = this.plans.get(context.getHandler()) ?? this.planRoute(context, request);
     const { checks } = plan;
     if (checks.length === 0) return true;
 
     const client = plan.needsClient ? this.clientKey(request) : '';
-    const pending: Promise<ThrottlerStorageRecord | undefined>[] = [];
-    for (const check of checks) pending.push(this.hit(check, request, client));
-    let records: (ThrottlerStorageRecord | undefined)[];
-    try {
-      records = await Promise.all(pending);
-    } catch (error) {
-      return this.storageUnavailable(error);
-    }
-    if (this.storageFailing) this.storageRecovered();
-    this.conclude(checks, records, http.getResponse<FastifyReply>());
-    return true;
+    const reply = context.getArgByIndex<FastifyReply>(1);
+    // Most routes have one counter: its record goes on as it is, without a `Promise.all`.
+    const counted =
+      checks.length === 1
+        ? this.hit(checks[0], request, client).then((record) => [record])
+        : Promise.all(checks.map((check) => this.hit(check, request, client)));
+    return counted.then(
+      (records) => this.conclude(checks, records, reply),
+      (error: unknown) => this.storageUnavailable(error),
+    );
   }
 
   private hit(
@@ -142,7 +141,8 @@ export class RateLimitGuard implements CanActivate {
     checks: readonly Check[],
     records: readonly (ThrottlerStorageRecord | undefined)[],
     reply: FastifyReply,
-  ): void {
+  ): true {
+    if (this.storageFailing) this.storageRecovered();
     let tightest = -1;
     let tightestRemaining = Infinity;
     let retryAfter = 0;
@@ -163,7 +163,7 @@ export class RateLimitGuard implements CanActivate {
         rejectedTier = check.tier;
       }
     }
-    if (tightest === -1) return;
+    if (tightest === -1) return true;
     reply.header('ratelimit-limit', checks[tightest].limit);
     reply.header('ratelimit-remaining', Math.max(0, tightestRemaining));
     reply.header('ratelimit-reset', records[tightest]!.timeToExpire);
@@ -171,6 +171,7 @@ export class RateLimitGuard implements CanActivate {
       reply.header('retry-after', retryAfter);
       throw new ThrottlerException(`Too many requests; retry in ${retryAfter} s`);
     }
+    return true;
   }
 
   private storageUnavailable(error: unknown): boolean {
