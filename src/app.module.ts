@@ -77,6 +77,7 @@ export class AppModule {
         MetricsModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
+            enabled: configService.get('metrics', { infer: true }).enabled,
             clusterWorker: configService.get('cluster', { infer: true }).workers > 0,
           }),
         }),

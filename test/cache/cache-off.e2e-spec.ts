@@ -26,10 +26,7 @@ describe('cache switched off (e2e)', () => {
     const first = await t.api.get(`/api/users/${user.id}`);
     const second = await t.api.get(`/api/users/${user.id}`);
     expect([first.status, second.status]).toEqual([200, 200]);
-    expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual([
-      'MISS',
-      'MISS',
-    ]);
+    expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual(['MISS', 'MISS']);
     expect(second.text).toBe(first.text);
     expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
     expect(second.headers.get('cache-control')).toBe('public, max-age=60');
@@ -44,7 +41,9 @@ describe('cache switched off (e2e)', () => {
   it('sees a change made behind its back at once: nothing is kept', async () => {
     const user = await t.api.createUser('Before');
     expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Before');
-    await t.app.get(DataSource).query('UPDATE users SET name = $1 WHERE id = $2', ['Behind', user.id]);
+    await t.app
+      .get(DataSource)
+      .query('UPDATE users SET name = $1 WHERE id = $2', ['Behind', user.id]);
     expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Behind');
   });
 

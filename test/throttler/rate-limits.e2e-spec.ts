@@ -153,3 +153,19 @@ describe('rate limits under concurrency (e2e, in-process storage)', () => {
     expect({ ok, refused }).toEqual({ ok: 100, refused: 400 });
   });
 });
+
+describe('rate limiting switched off (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_DEFAULT: '2/1m' });
+  });
+  afterAll(() => t.close());
+
+  it('limits no route and sends no limit headers, whatever the tiers say', async () => {
+    const responses = [];
+    for (let i = 0; i < 4; i++) responses.push(await t.api.get('/api/config'));
+    expect(responses.map((res) => res.status)).toEqual([200, 200, 200, 200]);
+    expect(responses.every((res) => res.headers.get('ratelimit-limit') === null)).toBe(true);
+  });
+});

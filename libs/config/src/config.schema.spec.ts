@@ -18,6 +18,7 @@ describe('parseEnvironment', () => {
         migrationsRun: true,
       });
       expect(config.rateLimit).toEqual({
+        enabled: true,
         failOpen: true,
         keyPrefix: 'loadstar:rate-limit:',
         tiers: {
@@ -85,6 +86,11 @@ describe('parseEnvironment', () => {
       expect(() =>
         parseEnvironment({ CACHE_L1_MAX_MB: '0', CACHE_REDIS_TIMEOUT_MS: '1s' }),
       ).toThrow(/CACHE_L1_MAX_MB.*CACHE_REDIS_TIMEOUT_MS/);
+    });
+
+    it('limits unless RATE_LIMIT_ENABLED says false', () => {
+      expect(parseEnvironment({ RATE_LIMIT_ENABLED: '0' }).rateLimit.enabled).toBe(false);
+      expect(() => parseEnvironment({ RATE_LIMIT_ENABLED: 'no' })).toThrow(/RATE_LIMIT_ENABLED/);
     });
 
     it('turns the cache on unless CACHE_ENABLED says false', () => {

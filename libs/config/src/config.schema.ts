@@ -231,10 +231,12 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       redisTimeoutMs: reader.int('CACHE_REDIS_TIMEOUT_MS', 100, 1, 60_000),
     },
     rateLimit: {
+      enabled: reader.bool('RATE_LIMIT_ENABLED', true),
       tiers,
       failOpen: reader.bool('RATE_LIMIT_FAIL_OPEN', true),
       keyPrefix: parseRateLimitKeyPrefix(reader),
     },
+    metrics: { enabled: reader.bool('METRICS_ENABLED', true) },
     cluster: { workers: parseClusterWorkers(reader, cores) },
     workerPool: {
       size: workerPoolSize,

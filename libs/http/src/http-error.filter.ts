@@ -18,6 +18,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     const { body, headers } = toErrorResponse(exception, request.id);
     void reply
       .code(body.statusCode)
+      // over any `@Header('Content-Type', …)` of the route, which would leave the body unserialized
+      .header('content-type', 'application/json; charset=utf-8')
       .header(REQUEST_ID_HEADER, request.id)
       .headers(headers)
       .send(body);

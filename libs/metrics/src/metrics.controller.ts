@@ -1,4 +1,10 @@
-import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
@@ -23,6 +29,7 @@ export class MetricsController extends PrometheusController {
   @ApiProduces(register.contentType)
   @ApiOkResponse({ description: 'Prometheus text format (all workers in cluster mode)' })
   override async index(): Promise<string> {
+    if (!this.metrics.enabled) throw new NotFoundException('metrics are switched off');
     try {
       return await this.metrics.scrape();
     } catch (error) {

@@ -13,6 +13,7 @@ import {
   HTTP_REQUEST_DURATION,
   UNMATCHED_ROUTE,
 } from './metrics.constants';
+import { MetricsService } from './metrics.service';
 
 type HttpDurationLabels = 'method' | 'route' | 'status_code';
 
@@ -38,11 +39,12 @@ export class HttpMetricsHooks implements OnModuleInit {
     @InjectMetric(HTTP_REQUEST_DURATION)
     private readonly duration: Histogram<HttpDurationLabels>,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly metrics: MetricsService,
   ) {}
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify) return;
+    if (!fastify || !this.metrics.enabled) return;
     const duration = this.duration;
     fastify.addHook(
       'onResponse',

@@ -28,12 +28,17 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     @Optional() private readonly database?: DatabaseService,
   ) {}
 
+  get enabled(): boolean {
+    return this.options.enabled !== false;
+  }
+
   /** `Content-Type` of {@link scrape}'s text. */
   get contentType(): string {
     return register.contentType;
   }
 
   onModuleInit(): void {
+    if (!this.enabled) return;
     // Process-wide, like the registry: a second app in the same process (tests) reuses them.
     if (!register.getSingleMetric(DEFAULT_METRICS_MARKER)) {
       collectDefaultMetrics({ eventLoopMonitoringPrecision: 10 });

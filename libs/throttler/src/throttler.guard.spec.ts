@@ -66,6 +66,25 @@ describe(RateLimitGuard.name, () => {
   afterEach(() => storage.onApplicationShutdown());
 
   describe('#canActivate', () => {
+    it('limits nothing when switched off (enabled: false)', async () => {
+      const off = new RateLimitGuard(
+        { tiers: TIERS, failOpen: true, enabled: false },
+        storage,
+        new Reflector(),
+        rejections as unknown as Counter<'tier'>,
+        failures as unknown as Counter,
+      );
+      const increment = jest.spyOn(storage, 'increment');
+      for (let i = 0; i < 3; i++) {
+        const { executionContext, headers } = context(Routes.prototype.login, '/api/routes', {
+          email: 'a@b.c',
+        });
+        expect(await off.canActivate(executionContext)).toBe(true);
+        expect(headers.size).toBe(0);
+      }
+      expect(increment).not.toHaveBeenCalled();
+    });
+
     it('leaves routes outside the scope alone', async () => {
       const { executionContext, headers } = context(Routes.prototype.plain, '/health/live');
       const subject = guard();

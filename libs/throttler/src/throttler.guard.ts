@@ -94,14 +94,17 @@ export class RateLimitGuard implements CanActivate {
 
     const client = plan.needsClient ? this.clientKey(request) : '';
     const reply = context.getArgByIndex<FastifyReply>(1);
-    // Most routes have one counter: its record goes on as it is, without a `Promise.all`.
-    const counted =
-      checks.length === 1
-        ? this.hit(checks[0], request, client).then((record) => [record])
-        : Promise.all(checks.map((check) => this.hit(check, request, client)));
-    return counted.then(
+    const unavailable = (error: unknown) => this.storageUnavailable(error);
+    // Most routes have one counter: one `then` on its hit, without a `Promise.all`.
+    if (checks.length === 1) {
+      return this.hit(checks[0], request, client).then(
+        (record) => this.conclude(checks, [record], reply),
+        unavailable,
+      );
+    }
+    return Promise.all(checks.map((check) => this.hit(check, request, client))).then(
       (records) => this.conclude(checks, records, reply),
-      (error: unknown) => this.storageUnavailable(error),
+      unavailable,
     );
   }
 
@@ -200,6 +203,7 @@ export class RateLimitGuard implements CanActivate {
   }
 
   private buildPlan(context: ExecutionContext, route: string | undefined): RoutePlan {
+    if (this.options.enabled === false) return UNLIMITED;
     if (route === undefined || !(route === this.scope || route.startsWith(`${this.scope}/`))) {
       return UNLIMITED;
     }

@@ -22,6 +22,7 @@ import { RateLimitModuleOptions } from './interfaces';
  * process's memory, with a warning when several workers would each count alone.
  */
 function createStorage(options: RateLimitModuleOptions): ThrottlerStorage {
+  if (options.enabled === false) return new MemoryThrottlerStorage();
   if (options.redisUrl) {
     return new RedisThrottlerStorage(
       options.redisUrl,

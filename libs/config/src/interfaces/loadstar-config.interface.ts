@@ -74,10 +74,17 @@ export interface CacheConfig {
 }
 
 export interface RateLimitConfig {
+  /** `false`: no route is limited and Redis is not used for counters (e.g. behind a gateway). */
+  enabled: boolean;
   tiers: Record<RateLimitTierName, RateLimitTier>;
   failOpen: boolean;
   /** Prefix of the counters' keys in Redis; apps sharing one Redis keep theirs apart with it. */
   keyPrefix: string;
+}
+
+export interface MetricsConfig {
+  /** `false`: no `/metrics` (404) and no per-request histogram. */
+  enabled: boolean;
 }
 
 export interface ClusterConfig {
@@ -116,6 +123,7 @@ export interface LoadstarConfig {
   redis: RedisConfig;
   cache: CacheConfig;
   rateLimit: RateLimitConfig;
+  metrics: MetricsConfig;
   cluster: ClusterConfig;
   workerPool: WorkerPoolConfig;
   log: LogConfig;

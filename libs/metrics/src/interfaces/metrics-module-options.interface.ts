@@ -1,6 +1,12 @@
 /** Options of {@link MetricsModule}. */
 export interface MetricsModuleOptions {
   /**
+   * `false`: `GET /metrics` answers 404, no request is observed and Node's runtime metrics are
+   * not collected; counters other modules declare still exist but are never read.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
    * Upper bounds (seconds) of `http_request_duration_seconds`' buckets.
    * @default [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
    */

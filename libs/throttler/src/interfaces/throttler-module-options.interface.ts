@@ -11,6 +11,12 @@ export type RateLimitIdentify = (request: FastifyRequest) => string | number | u
 /** Options of {@link RateLimitModule}. */
 export interface RateLimitModuleOptions {
   /**
+   * `false` limits nothing, whatever the decorators say: no counter, no header, no storage
+   * connection (e.g. when a gateway in front already limits).
+   * @default true
+   */
+  enabled?: boolean;
+  /**
    * Named tiers (`count/window`), usually `config.get('rateLimit').tiers`. `default` applies to
    * every route in {@link scope}; the others only to routes decorated with `@RateLimit(name)`.
    */
