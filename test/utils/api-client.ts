@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -13,6 +14,11 @@ export interface RequestOptions {
   rawBody?: string | Buffer;
   token?: string;
   headers?: Record<string, string>;
+}
+
+/** The body of an error response in the contract's shape, for `toEqual`. */
+export function errorBody(statusCode: number, message: string) {
+  return { statusCode, error: STATUS_CODES[statusCode], message, requestId: expect.any(String) };
 }
 
 /** A user made through the API, with a token to act as them. */

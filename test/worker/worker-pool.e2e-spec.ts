@@ -12,7 +12,7 @@ import {
   WorkerTaskTimeoutException,
 } from '@app/worker';
 import { importCsv } from '../posts/csv-fixtures';
-import { TestUser } from '../utils/api-client';
+import { errorBody, TestUser } from '../utils/api-client';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { BLOCK, DESCRIBE_THREAD } from './fixtures/tasks';
@@ -146,12 +146,7 @@ describe('worker pool behind the API: one thread, no queue (e2e)', () => {
     try {
       const refused = await importCsv(t.api, user.token, csv);
       expect(refused.status).toBe(503);
-      expect(refused.body).toEqual({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: 'The server is busy; retry shortly',
-        requestId: expect.any(String),
-      });
+      expect(refused.body).toEqual(errorBody(503, 'The server is busy; retry shortly'));
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
       const scrape = (await t.api.get('/metrics')).text;
