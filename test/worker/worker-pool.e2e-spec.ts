@@ -16,6 +16,7 @@ import { errorBody, TestUser } from '../utils/api-client';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { BLOCK, DESCRIBE_THREAD } from './fixtures/tasks';
+import { threadNice } from './fixtures/thread-nice';
 
 async function startPool(options: Partial<WorkerModuleOptions> = {}) {
   const moduleRef = await Test.createTestingModule({
@@ -56,9 +57,25 @@ describe('worker pool (e2e)', () => {
   it('runs a TypeScript task file in a worker thread from the sources (Jest)', async () => {
     expect(DESCRIBE_THREAD.filename).toMatch(/describe-thread\.task\.ts$/);
     const result = await worker.run(DESCRIBE_THREAD, { value: 'hello' });
-    expect(result).toEqual({ value: 'HELLO', threadId: expect.any(Number), typescriptHooks: true });
+    expect(result).toEqual({
+      value: 'HELLO',
+      threadId: expect.any(Number),
+      nice: expect.any(Number),
+      typescriptHooks: true,
+    });
     expect(result.threadId).not.toBe(threadId);
     expect(worker.threads).toBe(1);
+  });
+
+  it('runs its threads 10 nice steps below the event loop, or at its priority with 0', async () => {
+    const { nice } = await worker.run(DESCRIBE_THREAD, { value: 'nice' });
+    expect(nice).toBe(Math.min(19, threadNice() + 10));
+    const even = await startPool({ niceIncrement: 0 });
+    try {
+      expect((await even.worker.run(DESCRIBE_THREAD, { value: 'even' })).nice).toBe(threadNice());
+    } finally {
+      await even.moduleRef.close();
+    }
   });
 
   it('answers 503 when every thread is busy and the queue is full, then recovers', async () => {

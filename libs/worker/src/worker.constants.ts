@@ -9,6 +9,7 @@ export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
 
 /** @see WorkerModuleOptions.closeTimeoutMs */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+export const DEFAULT_NICE_INCREMENT = 10;
 
 /** Metric names (contract §3). */
 export const WORKER_POOL_QUEUE_SIZE = 'worker_pool_queue_size';

@@ -7,6 +7,7 @@ import type warmUp from './tasks/warm-up.task';
 import { defineWorkerTask, WorkerTask } from './worker-task';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_NICE_INCREMENT,
   DEFAULT_RESOURCE_LIMITS,
   WORKER_POOL_QUEUE_SIZE,
   WORKER_POOL_TASK_DURATION,
@@ -126,10 +127,12 @@ export class WorkerService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private createPool(): Piscina {
-    const { size, resourceLimits, closeTimeoutMs } = this.options;
+    const { size, resourceLimits, closeTimeoutMs, niceIncrement } = this.options;
     const pool = new Piscina({
       minThreads: size,
       maxThreads: size,
+      // piscina applies it in each thread with @napi-rs/nice (Linux's nice is per thread)
+      niceIncrement: niceIncrement ?? DEFAULT_NICE_INCREMENT,
       resourceLimits: resourceLimits ?? DEFAULT_RESOURCE_LIMITS,
       closeTimeout: closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
       execArgv: threadExecArgv(),

@@ -31,6 +31,13 @@ export interface WorkerModuleOptions {
    */
   resourceLimits?: ResourceLimits;
   /**
+   * Nice value added to each thread (Linux; ignored elsewhere): when the cores are busy the
+   * event loop, which answers every request, gets the CPU before the pool's batch work.
+   * `0` runs the threads at the process's priority.
+   * @default 10
+   */
+  niceIncrement?: number;
+  /**
    * How long shutdown waits for running tasks before it terminates the threads.
    * @default 10000
    */
