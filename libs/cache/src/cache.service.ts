@@ -93,6 +93,15 @@ interface Filled<T> {
   loaded: boolean;
 }
 
+/** One read-through of a key ({@link CacheService.wrap}): what its fill or refresh needs. */
+interface ReadThrough<T> {
+  key: string;
+  load: () => Promise<T>;
+  options: CacheReadOptions<T>;
+  route: Route;
+  tally: CacheTally;
+}
+
 /** A fill running in this process, which concurrent readers of its key join. */
 interface RunningFill {
   filled: Promise<Filled<unknown>>;
@@ -240,12 +249,13 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     const route = this.route();
     if (this.redis && !route.l2) tally.error++;
+    const read: ReadThrough<T> = { key, load, options, route, tally };
     let status: CacheReadStatus = 'hit';
     let stored = route.l1 ? (this.l1.peek(key) as Stored<T> | undefined) : undefined;
     if (stored === undefined) {
       let fill = this.fills.get(key);
       if (fill === undefined) {
-        fill = this.startFill(key, load, options, route, tally);
+        fill = this.startFill(read);
         status = 'miss';
       }
       const filled = (await fill.filled) as Filled<T>;
@@ -259,7 +269,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       (stored.expires ?? Infinity) - Date.now() < threshold
     ) {
       status = 'stale';
-      this.refresh(key, load, options, route, tally);
+      this.refresh(read);
     }
     tally[status]++;
     return { value: stored.value, status };
@@ -341,8 +351,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   async evict(keys: readonly string[]): Promise<void> {
     if (keys.length === 0 || !this.enabled) return;
     const route = this.route();
-    this.overtake(keys);
-    for (const key of keys) this.l1.drop(key);
+    this.dropLocal(keys);
     if (route.l2) {
       try {
         await this.redis!.delete(keys);
@@ -391,16 +400,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Runs the fill of `key` that readers arriving meanwhile join. */
-  private startFill<T>(
-    key: string,
-    load: () => Promise<T>,
-    options: CacheReadOptions<T>,
-    route: Route,
-    tally: CacheTally,
-  ): RunningFill {
+  private startFill<T>(read: ReadThrough<T>): RunningFill {
+    const { key, options } = read;
     const mark = this.writeLog.begin();
     const fill: RunningFill = {
-      filled: this.fill(key, load, options, route, tally, mark).finally(() => {
+      filled: this.fill(read, mark).finally(() => {
         this.writeLog.end();
         if (this.fills.get(key) === fill) this.fills.delete(key);
       }),
@@ -416,15 +420,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * stores the value in Redis before releasing the lock, so waiters find the value, not the
    * lock.
    */
-  private async fill<T>(
-    key: string,
-    load: () => Promise<T>,
-    options: CacheReadOptions<T>,
-    route: Route,
-    tally: CacheTally,
-    mark: number,
-  ): Promise<Filled<T>> {
-    if (!route.l2) return this.loadAndStore(key, load, options, route, tally, mark);
+  private async fill<T>(read: ReadThrough<T>, mark: number): Promise<Filled<T>> {
+    const { key, route, tally } = read;
+    if (!route.l2) return this.loadAndStore(read, mark);
     const token = this.nextToken();
     const deadline = Date.now() + this.lockWaitMs;
     let claim: FillClaim | undefined;
@@ -445,20 +443,15 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     } catch {
       tally.error++;
     }
-    return this.loadAndStore(key, load, options, route, tally, mark, claim);
+    return this.loadAndStore(read, mark, claim);
   }
 
   /**
    * Stale-while-revalidate: one background load per key and process (with Redis, per key:
    * the one that takes the fill lock), stored unless a write came meanwhile.
    */
-  private refresh<T>(
-    key: string,
-    load: () => Promise<T>,
-    options: CacheReadOptions<T>,
-    route: Route,
-    tally: CacheTally,
-  ): void {
+  private refresh<T>(read: ReadThrough<T>): void {
+    const { key, route } = read;
     if (this.refreshing.has(key)) return;
     this.refreshing.add(key);
     const mark = this.writeLog.begin();
@@ -469,7 +462,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         if (outcome.state !== 'locked') return;
         claim = outcome.claim;
       }
-      await this.loadAndStore(key, load, options, route, tally, mark, claim);
+      await this.loadAndStore(read, mark, claim);
     };
     run()
       .catch(() => undefined)
@@ -485,11 +478,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    * in Redis).
    */
   private async loadAndStore<T>(
-    key: string,
-    load: () => Promise<T>,
-    options: CacheReadOptions<T>,
-    route: Route,
-    tally: CacheTally,
+    { key, load, options, route, tally }: ReadThrough<T>,
     mark: number,
     claim?: FillClaim,
   ): Promise<Filled<T>> {
@@ -588,7 +577,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     for (const key of keys) this.fills.delete(key);
   }
 
-  /** Another process wrote or evicted `keys`. */
+  /** `keys` were written or evicted, here or by another process. */
   private dropLocal(keys: readonly string[]): void {
     this.overtake(keys);
     for (const key of keys) this.l1.drop(key);

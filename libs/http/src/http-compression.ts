@@ -52,11 +52,12 @@ export function installSmallBodyCompression(
     if (accepted === undefined || request.headers['x-no-compression'] !== undefined) {
       return done(null, payload);
     }
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    if (size < thresholdBytes || size > SYNC_COMPRESSION_MAX_BYTES) return done(null, payload);
     if (reply.getHeader('content-encoding') !== undefined) return done(null, payload);
     const type = reply.getHeader('content-type');
     if (typeof type !== 'string' || !compressibleTypes.test(type)) return done(null, payload);
+    // after the header checks: measuring a string body reads all of it
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (size < thresholdBytes || size > SYNC_COMPRESSION_MAX_BYTES) return done(null, payload);
     const encoding = negotiator.negotiate(accepted.toLowerCase().replace(GZIP_ALIAS, 'gzip'));
     if (encoding !== 'br' && encoding !== 'gzip') return done(null, payload);
 

@@ -71,6 +71,8 @@ export class RateLimitGuard implements CanActivate {
   private readonly scope: string;
   private readonly keyPrefix: string;
   private storageFailing = false;
+  /** The rejection handler of every check, made once. */
+  private readonly unavailable = (error: unknown): boolean => this.storageUnavailable(error);
 
   constructor(
     @Inject(RATE_LIMIT_MODULE_OPTIONS) private readonly options: RateLimitModuleOptions,
@@ -94,17 +96,16 @@ export class RateLimitGuard implements CanActivate {
 
     const client = plan.needsClient ? this.clientKey(request) : '';
     const reply = context.getArgByIndex<FastifyReply>(1);
-    const unavailable = (error: unknown) => this.storageUnavailable(error);
     // Most routes have one counter: one `then` on its hit, without a `Promise.all`.
     if (checks.length === 1) {
       return this.hit(checks[0], request, client).then(
         (record) => this.conclude(checks, [record], reply),
-        unavailable,
+        this.unavailable,
       );
     }
     return Promise.all(checks.map((check) => this.hit(check, request, client))).then(
       (records) => this.conclude(checks, records, reply),
-      unavailable,
+      this.unavailable,
     );
   }
 

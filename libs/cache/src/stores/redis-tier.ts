@@ -370,7 +370,7 @@ export class RedisTier {
   ): Promise<boolean> {
     const serialized = await this.keyv.serialize!(stored);
     const keys = [CACHE_WRITES_KEY, CACHE_LOCK_PREFIX + key, this.keyOf(key), this.fenceOf(key)];
-    for (const tag of tags) keys.push(CACHE_TAG_PREFIX + tag, this.fenceOf(`tag:${tag}`));
+    for (const tag of tags) keys.push(CACHE_TAG_PREFIX + tag, this.tagFenceOf(tag));
     const reply = await this.run(() =>
       this.client.eval(STORE_SCRIPT, {
         keys,
@@ -455,7 +455,7 @@ export class RedisTier {
    */
   async takeTagged(tags: readonly string[]): Promise<string[]> {
     const keys = [CACHE_WRITES_KEY];
-    for (const tag of tags) keys.push(CACHE_TAG_PREFIX + tag, this.fenceOf(`tag:${tag}`));
+    for (const tag of tags) keys.push(CACHE_TAG_PREFIX + tag, this.tagFenceOf(tag));
     const members = (await this.run(() =>
       this.client.eval(TAKE_TAGGED_SCRIPT, { keys, arguments: [String(FENCE_TTL_MS)] }),
     )) as string[];
@@ -473,6 +473,10 @@ export class RedisTier {
 
   private fenceOf(key: string): string {
     return CACHE_FENCE_PREFIX + key;
+  }
+
+  private tagFenceOf(tag: string): string {
+    return `${CACHE_FENCE_PREFIX}tag:${tag}`;
   }
 
   private fillArguments(claim: FillClaim): string[] {
