@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { Controller, Get, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, Logger, Post, Query, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import {
   ApiOkResponse,
   ApiPayloadTooLargeResponse,
@@ -8,6 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { LoadstarConfig } from '@app/config';
+import { endStalledResponse } from '@app/http';
 import { RateLimit } from '@app/throttler';
 import { DisconnectSignal } from '@app/worker';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
@@ -21,10 +24,16 @@ import { IMPORT_MAX_BYTES, PostsImportService } from './posts-import.service';
 @ApiTags('posts')
 @Controller('posts')
 export class PostsBulkController {
+  private readonly logger = new Logger(PostsBulkController.name);
+  private readonly stallTimeoutMs: number;
+
   constructor(
     private readonly imports: PostsImportService,
     private readonly exports: PostsExportService,
-  ) {}
+    config: ConfigService<LoadstarConfig, true>,
+  ) {
+    this.stallTimeoutMs = config.get('posts', { infer: true }).export.stallTimeoutMs;
+  }
 
   /**
    * Imports posts by the caller from a CSV file whose header row names the columns `title`
@@ -45,16 +54,27 @@ export class PostsBulkController {
     return this.imports.import(user.id, upload.stream, upload.declaredBytes, signal);
   }
 
-  /** Streams every post (or one author's), oldest first, as NDJSON or CSV. */
+  /**
+   * Streams every post (or one author's), oldest first, as NDJSON or CSV. In CSV, text cells
+   * that a spreadsheet would take for a formula are prefixed with `'`, which the import removes.
+   * An export whose client accepts no data for `EXPORT_STALL_TIMEOUT_MS` is ended.
+   */
   @Get('export')
   @RateLimit('expensive')
   @ApiProduces(EXPORT_CONTENT_TYPES.ndjson, EXPORT_CONTENT_TYPES.csv)
   @ApiOkResponse({ description: 'one post per line (NDJSON) or per record (CSV with header)' })
+  @ApiServiceUnavailableResponse({
+    description:
+      'EXPORT_MAX_CONCURRENT exports are running already; Retry-After says when to retry',
+  })
   async export(
     @Query() query: ExportPostsQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable> {
     const body = await this.exports.export(query.format, query.authorId);
+    endStalledResponse(reply.raw, this.stallTimeoutMs, () =>
+      this.logger.warn(`export ended: its client accepted no data for ${this.stallTimeoutMs} ms`),
+    );
     void reply
       .type(EXPORT_CONTENT_TYPES[query.format])
       .header('content-disposition', `attachment; filename="posts.${query.format}"`);

@@ -1,21 +1,17 @@
 import { finished, Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { PoolClient } from 'pg';
+import type { DedicatedPool } from '@app/database';
 import QueryStream from 'pg-query-stream';
 import { DataSource, EntityManager } from 'typeorm';
 import { PostDto } from './dto';
+import { InjectExportPool } from './posts-export.pool';
 
 const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.title, p.body, p.version,
   to_json(p.created_at) #>> '{}' AS "createdAt", to_json(p.updated_at) #>> '{}' AS "updatedAt"`;
 
 /** Rows per round trip of the export's cursor; also what the row stream buffers at most. */
 const EXPORT_BATCH_ROWS = 200;
-/**
- * The statement timeout (server side) and pg's `query_timeout` (client side) would cut an export
- * short; a cursor read pauses while the client is slow, so an export gets this budget instead.
- */
-const EXPORT_TIMEOUT_MS = 3_600_000;
 /** The comment names the query in `pg_stat_activity`. */
 const EXPORT_SQL = `/* loadstar:posts-export */ SELECT ${POST_COLUMNS} FROM posts p
   WHERE ($1::integer IS NULL OR p.author_id = $1) ORDER BY p.id`;
@@ -36,7 +32,10 @@ export interface PostPageQuery {
 /** SQL for posts; rows come back in their served JSON form. */
 @Injectable()
 export class PostsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectExportPool() private readonly exportPool: DedicatedPool,
+  ) {}
 
   async create(authorId: number, title: string, body: string): Promise<PostDto> {
     const [row] = (await this.dataSource.query(
@@ -102,21 +101,16 @@ export class PostsRepository {
   /**
    * Every post (of `authorId` when given), oldest first, as an object stream fed by a
    * server-side cursor ({@link EXPORT_BATCH_ROWS} rows per round trip, read only as fast as the
-   * stream is consumed; from a replica when there is one). Destroying the stream closes the
-   * cursor; the connection goes back to the pool once the stream has ended, failed or closed.
+   * stream is consumed) on a connection of the export pool (a replica's when there is one);
+   * `undefined` when all of them are in use. Destroying the stream closes the cursor; the connection goes back to the export pool
+   * once the stream has ended, failed or closed.
    */
-  async streamAll(authorId: number | undefined): Promise<Readable> {
-    const runner = this.dataSource.createQueryRunner('slave');
-    const client = (await runner.connect()) as PoolClient;
-    // the server's statement timeout runs across every FETCH of one cursor; RESET restores the
-    // pool's own before the connection goes back (a broken one is discarded by the pool anyway)
-    await client.query(`SET statement_timeout = ${EXPORT_TIMEOUT_MS}`);
+  async streamAll(authorId: number | undefined): Promise<Readable | undefined> {
+    const connecting = this.exportPool.tryConnect();
+    if (connecting === undefined) return undefined;
+    const client = await connecting;
     const rows = new QueryStream(EXPORT_SQL, [authorId ?? null], { batchSize: EXPORT_BATCH_ROWS });
-    Object.assign(rows, { query_timeout: EXPORT_TIMEOUT_MS });
-    finished(rows, () => {
-      const release = () => void runner.release();
-      client.query('RESET statement_timeout').then(release, release);
-    });
+    finished(rows, () => client.release());
     client.query(rows);
     return rows;
   }

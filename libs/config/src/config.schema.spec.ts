@@ -39,6 +39,9 @@ describe('parseEnvironment', () => {
       expect(config.workerPool).toMatchObject({ taskTimeoutMs: 30_000, offload: true });
       expect(config.workerPool.maxQueue).toBe(64 * config.workerPool.size);
       expect(config.auth.jwtSecretGenerated).toBe(true);
+      expect(config.posts).toEqual({
+        export: { maxConcurrent: 2, stallTimeoutMs: 30_000, timeoutMs: 3_600_000 },
+      });
     });
   });
 
@@ -138,6 +141,24 @@ describe('parseEnvironment', () => {
         offload: false,
       });
       expect(() => parseEnvironment({ WORKER_OFFLOAD: 'maybe' })).toThrow(/WORKER_OFFLOAD/);
+    });
+
+    it('reads the export bounds and names the bad ones', () => {
+      const { posts } = parseEnvironment({
+        EXPORT_MAX_CONCURRENT: '3',
+        EXPORT_STALL_TIMEOUT_MS: '5000',
+        EXPORT_TIMEOUT_MS: '600000',
+      });
+      expect(posts).toEqual({
+        export: { maxConcurrent: 3, stallTimeoutMs: 5_000, timeoutMs: 600_000 },
+      });
+      const attempt = () =>
+        parseEnvironment({
+          EXPORT_MAX_CONCURRENT: '0',
+          EXPORT_STALL_TIMEOUT_MS: '30s',
+          EXPORT_TIMEOUT_MS: '10',
+        });
+      expect(attempt).toThrow(/EXPORT_MAX_CONCURRENT.*EXPORT_STALL_TIMEOUT_MS.*EXPORT_TIMEOUT_MS/);
     });
 
     it('splits replica URLs and takes CLUSTER_WORKERS=max as the core count', () => {

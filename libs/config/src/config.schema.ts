@@ -244,6 +244,13 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       taskTimeoutMs: reader.int('WORKER_TASK_TIMEOUT_MS', 30_000, 1),
       offload: reader.bool('WORKER_OFFLOAD', true),
     },
+    posts: {
+      export: {
+        maxConcurrent: reader.int('EXPORT_MAX_CONCURRENT', 2, 1, 100),
+        stallTimeoutMs: reader.int('EXPORT_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+        timeoutMs: reader.int('EXPORT_TIMEOUT_MS', 3_600_000, 1_000, 86_400_000),
+      },
+    },
     log: {
       level: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
       slowRequestMs: reader.int('LOG_SLOW_REQUEST_MS', 500, 0),

@@ -25,6 +25,7 @@ import { describeFailures, HealthCheckFailedFilter } from './health.filter';
 import { HEALTH_MODULE_OPTIONS } from './health.module-definition';
 import {
   DatabaseHealthIndicator,
+  DatabasePoolsHealthIndicator,
   EventLoopHealthIndicator,
   RedisHealthIndicator,
 } from './indicators';
@@ -51,6 +52,7 @@ export class HealthController {
     private readonly memory: MemoryHealthIndicator,
     private readonly eventLoop: EventLoopHealthIndicator,
     private readonly database: DatabaseHealthIndicator,
+    private readonly pools: DatabasePoolsHealthIndicator,
     private readonly redis: RedisHealthIndicator,
     private readonly readiness: ReadinessState,
   ) {
@@ -74,7 +76,8 @@ export class HealthController {
 
   /**
    * The process should get traffic: database (and Redis, when configured) answer a ping and
-   * the event loop keeps up; 503 from the moment shutdown begins.
+   * the event loop keeps up; 503 from the moment shutdown begins. `databasePools` reports the
+   * use of each pool (never down).
    */
   @Get('ready')
   @HealthCheck()
@@ -87,6 +90,7 @@ export class HealthController {
     }
     const checks: HealthIndicatorFunction[] = [
       () => this.database.check(),
+      () => this.pools.check(),
       () => this.eventLoop.check(this.readyMaxDelayMs),
     ];
     if (this.redis.enabled) checks.push(() => this.redis.check());

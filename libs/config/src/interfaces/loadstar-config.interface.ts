@@ -101,6 +101,23 @@ export interface WorkerPoolConfig {
   offload: boolean;
 }
 
+/** `GET /api/posts/export`: streams held open by clients, so bounded and watched. */
+export interface PostsExportConfig {
+  /**
+   * Exports one process streams at once, each on a connection of the export pool (its own,
+   * never the application's); one more is refused with 503 and `Retry-After`.
+   */
+  maxConcurrent: number;
+  /** An export whose client has accepted no data for this long is ended (ms). */
+  stallTimeoutMs: number;
+  /** Longest an export may run, however steadily it is read (ms). */
+  timeoutMs: number;
+}
+
+export interface PostsConfig {
+  export: PostsExportConfig;
+}
+
 export interface LogConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   slowRequestMs: number;
@@ -126,6 +143,7 @@ export interface LoadstarConfig {
   metrics: MetricsConfig;
   cluster: ClusterConfig;
   workerPool: WorkerPoolConfig;
+  posts: PostsConfig;
   log: LogConfig;
   auth: AuthConfig;
 }
