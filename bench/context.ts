@@ -108,6 +108,8 @@ export function fullStackEnv(databaseUrl: string, redisUrl?: string): Record<str
     RATE_LIMIT_DEFAULT: UNREACHABLE_LIMIT,
     RATE_LIMIT_AUTH: UNREACHABLE_LIMIT,
     RATE_LIMIT_EXPENSIVE: UNREACHABLE_LIMIT,
+    // every round imports as the same user
+    IMPORT_ROW_QUOTA: UNREACHABLE_LIMIT,
     SHUTDOWN_TIMEOUT_MS: '2000',
   };
 }

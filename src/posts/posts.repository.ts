@@ -22,6 +22,31 @@ export interface PostChanges {
   body?: string;
 }
 
+/** A per-user import quota: `rows` per fixed window of `windowMs` (`IMPORT_ROW_QUOTA`). */
+export interface ImportRowQuota {
+  rows: number;
+  windowMs: number;
+}
+
+/** Where a user stands with their import quota. */
+export interface ImportQuotaState {
+  /** Rows still allowed in the current window. */
+  left: number;
+  /** Milliseconds until the window ends and the quota is whole again. */
+  resetsInMs: number;
+}
+
+/** An import batch as committed: how many of its rows the quota let in. */
+export interface ImportBatchOutcome {
+  inserted: number;
+  resetsInMs: number;
+}
+
+/** `$2` is the quota window in milliseconds; a window that started before this is over. */
+const QUOTA_WINDOW_OPEN = `q.window_started_at > now() - $2::bigint * interval '1 millisecond'`;
+const QUOTA_RESETS_IN_MS = `GREATEST(0, ceil(extract(epoch FROM
+  q.window_started_at + $2::bigint * interval '1 millisecond' - now()) * 1000))::float8`;
+
 /** Keyset page request: newest first, older than `beforeId` when given. */
 export interface PostPageQuery {
   authorId?: number;
@@ -85,17 +110,57 @@ export class PostsRepository {
     return affected > 0;
   }
 
+  /** `authorId`'s import quota as it stands, without counting anything. */
+  async importQuotaState(authorId: number, quota: ImportRowQuota): Promise<ImportQuotaState> {
+    const [row] = (await this.dataSource.query(
+      `SELECT CASE WHEN ${QUOTA_WINDOW_OPEN} THEN q.rows ELSE 0 END AS used,
+         ${QUOTA_RESETS_IN_MS} AS "resetsInMs"
+       FROM post_import_quotas q WHERE q.user_id = $1`,
+      [authorId, quota.windowMs],
+    )) as { used: number; resetsInMs: number }[];
+    if (row === undefined || row.used === 0) return { left: quota.rows, resetsInMs: 0 };
+    return { left: Math.max(0, quota.rows - row.used), resetsInMs: row.resetsInMs };
+  }
+
   /**
-   * Inserts a batch of an import (a JSON array of `[title, body]`) in file order. One
-   * statement, so one transaction: a batch that fails leaves none of its rows behind.
+   * Inserts a batch of an import (a JSON array of `[title, body]`) in file order, as far as
+   * `authorId`'s quota allows: the first rows up to what is left of it, counted against it in
+   * the same transaction. Either the rows and their count are committed, or neither. The
+   * user's quota row stays locked until then, so concurrent imports (any process, any
+   * instance) take turns and never pass the quota together.
    */
-  async insertBatch(authorId: number, rowsJson: string): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO posts (author_id, title, body)
-       SELECT $1, r.value ->> 0, r.value ->> 1
-       FROM json_array_elements($2::json) WITH ORDINALITY AS r (value, n) ORDER BY r.n`,
-      [authorId, rowsJson],
-    );
+  insertBatchWithinQuota(
+    authorId: number,
+    rowsJson: string,
+    rows: number,
+    quota: ImportRowQuota,
+  ): Promise<ImportBatchOutcome> {
+    return this.dataSource.transaction(async (manager) => {
+      // starts a new window when the last one is over, and locks the row until commit
+      const [state] = (await manager.query(
+        `INSERT INTO post_import_quotas AS q (user_id, window_started_at, rows) VALUES ($1, now(), 0)
+         ON CONFLICT (user_id) DO UPDATE SET
+           window_started_at = CASE WHEN ${QUOTA_WINDOW_OPEN} THEN q.window_started_at ELSE now() END,
+           rows = CASE WHEN ${QUOTA_WINDOW_OPEN} THEN q.rows ELSE 0 END
+         RETURNING q.rows AS used, ${QUOTA_RESETS_IN_MS} AS "resetsInMs"`,
+        [authorId, quota.windowMs],
+      )) as { used: number; resetsInMs: number }[];
+      const inserted = Math.max(0, Math.min(rows, quota.rows - state.used));
+      if (inserted > 0) {
+        await manager.query(
+          `WITH inserted AS (
+             INSERT INTO posts (author_id, title, body)
+             SELECT $1, r.value ->> 0, r.value ->> 1
+             FROM json_array_elements($2::json) WITH ORDINALITY AS r (value, n)
+             WHERE r.n <= $3 ORDER BY r.n
+             RETURNING 1)
+           UPDATE post_import_quotas SET rows = rows + (SELECT count(*) FROM inserted)
+           WHERE user_id = $1`,
+          [authorId, rowsJson, inserted],
+        );
+      }
+      return { inserted, resetsInMs: state.resetsInMs };
+    });
   }
 
   /**

@@ -5,6 +5,7 @@ import { ConfigValidationError } from './config.errors';
 import {
   LoadstarConfig,
   LogConfig,
+  PostsImportConfig,
   RateLimitTier,
   RateLimitTierName,
   TrustProxySetting,
@@ -156,6 +157,11 @@ function parseRateLimitKeyPrefix(reader: EnvReader): string {
   );
 }
 
+function parseRowQuota(reader: EnvReader): PostsImportConfig['rowQuota'] {
+  const { limit, ttlMs } = reader.tier('IMPORT_ROW_QUOTA', '1000000/1h');
+  return { rows: limit, windowMs: ttlMs };
+}
+
 function parseClusterWorkers(reader: EnvReader, cores: number): number {
   if (reader.raw('CLUSTER_WORKERS') === 'max') return cores;
   return reader.int('CLUSTER_WORKERS', 0, 0, 64);
@@ -249,6 +255,10 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
         maxConcurrent: reader.int('EXPORT_MAX_CONCURRENT', 2, 1, 100),
         stallTimeoutMs: reader.int('EXPORT_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
         timeoutMs: reader.int('EXPORT_TIMEOUT_MS', 3_600_000, 1_000, 86_400_000),
+      },
+      import: {
+        maxRows: reader.int('IMPORT_MAX_ROWS', 200_000, 1, 10_000_000),
+        rowQuota: parseRowQuota(reader),
       },
     },
     log: {

@@ -114,8 +114,17 @@ export interface PostsExportConfig {
   timeoutMs: number;
 }
 
+/** `POST /api/posts/import`: bounds per request and per user. */
+export interface PostsImportConfig {
+  /** Most data rows (valid or not) one request may carry; the import stops at the next one. */
+  maxRows: number;
+  /** Rows one user may import per window, across requests, processes and instances. */
+  rowQuota: { rows: number; windowMs: number };
+}
+
 export interface PostsConfig {
   export: PostsExportConfig;
+  import: PostsImportConfig;
 }
 
 export interface LogConfig {
