@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { stringify } from 'csv-stringify';
 import type { LoadstarConfig } from '@app/config';
 import { RetryLaterException } from '@app/http';
+import { escapeCsvFormula } from './csv-formula';
 import { ExportFormat, PostDto } from './dto';
 import { PostsRepository } from './posts.repository';
 
@@ -95,6 +96,7 @@ export class PostsExportService {
       columns: CSV_COLUMNS,
       // csv-stringify quotes only the record delimiter itself; a lone CR or LF must be quoted too
       quoted_match: /[\r\n]/,
+      cast: { string: escapeCsvFormula },
       readableObjectMode: true,
     });
     return pipeline(rows, csv, batchingEncoder(passLine), done);

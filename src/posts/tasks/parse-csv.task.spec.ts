@@ -138,6 +138,25 @@ describe('parseCsvChunk', () => {
     });
   });
 
+  describe('#formulas', () => {
+    it('removes the quote the export puts before formula characters, then validates', () => {
+      const title200 = `'=${'x'.repeat(199)}`;
+      const text = stringify([
+        ['title', 'body'],
+        [`'=HYPERLINK("https://evil.example","x")`, "''quoted"],
+        ["'tis", `'\tindented`],
+        [title200, "'@"],
+      ]);
+      const result = parseAll(text);
+      expect(result.errors).toEqual([]);
+      expect(rowsOf(result)).toEqual([
+        ['=HYPERLINK("https://evil.example","x")', "'quoted"],
+        ["'tis", '\tindented'],
+        [title200.slice(1), '@'],
+      ]);
+    });
+  });
+
   describe('#malformed', () => {
     it.each([
       ['a wrong header', 'name,text\na,b\n', 1, /header row must name the columns title and body/],

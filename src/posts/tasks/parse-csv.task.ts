@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { length, maxLength } from 'class-validator';
 import { CsvError, parse } from 'csv-parse/sync';
+import { unescapeCsvFormula } from '../csv-formula';
 import { POST_BODY_MAX, POST_TITLE_MAX } from '../dto/create-post.dto';
 
 const LF = 0x0a;
@@ -165,9 +166,9 @@ function rowProblem(
 
 /**
  * Worker task of the posts import: parses one chunk of the CSV body (csv-parse, strict
- * quoting) up to its last complete record or its `maxRows`-th row, validates each row with
- * the rules of `CreatePostDto`, and returns the valid rows as JSON batches with every
- * problem's line.
+ * quoting) up to its last complete record or its `maxRows`-th row, undoes the export's
+ * formula escape (`unescapeCsvFormula`), validates each row with the rules of
+ * `CreatePostDto`, and returns the valid rows as JSON batches with every problem's line.
  */
 export default function parseCsvChunk(input: CsvChunkInput): ParsedCsvChunk {
   const bytes = Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
@@ -220,8 +221,8 @@ export default function parseCsvChunk(input: CsvChunkInput): ParsedCsvChunk {
         }
         if (rows === input.maxRows) throw new RowLimitReached(recordLine);
         rows += 1;
-        const title = record[result.columns.title] ?? '';
-        const body = record[result.columns.body] ?? '';
+        const title = unescapeCsvFormula(record[result.columns.title] ?? '');
+        const body = unescapeCsvFormula(record[result.columns.body] ?? '');
         const problem = rowProblem(record, result.columns, title, body);
         if (problem === undefined) {
           batch.push([title, body]);
