@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
-import { stalledReader, StalledReader } from './stalled-reader';
+import { stalledReader, StalledReader } from '../utils/stalled-reader';
 
 const MAX_CONCURRENT = 2;
 const STALL_TIMEOUT_MS = 3_000;
