@@ -38,13 +38,18 @@ export class PostsBulkController {
   /**
    * Imports posts by the caller from a CSV file whose header row names the columns `title`
    * and `body` (others are ignored). Rows that fail validation are counted and the first 100
-   * listed with their line; a malformed file is a 400 naming the line.
+   * listed with their line; a malformed file is a 400 naming the line. A file with more than
+   * `IMPORT_MAX_ROWS` rows is imported up to that row, then answered with a 413 naming the line;
+   * once the caller's `IMPORT_ROW_QUOTA` is used up, a 429 with `Retry-After` (both messages
+   * say how many rows went in).
    */
   @Post('import')
   @Authenticated()
   @RateLimit('expensive')
   @AcceptsCsvStream('CSV with a header row naming title and body')
-  @ApiPayloadTooLargeResponse({ description: `body over ${IMPORT_MAX_BYTES} bytes` })
+  @ApiPayloadTooLargeResponse({
+    description: `body over ${IMPORT_MAX_BYTES} bytes, or more rows than IMPORT_MAX_ROWS`,
+  })
   @ApiServiceUnavailableResponse({ description: 'the worker pool is saturated' })
   import(
     @CurrentUser() user: AuthenticatedUser,
