@@ -162,7 +162,10 @@ function checkCompose(resolvedComposeFile: string): void {
   );
   for (const [name, service] of apps as [string, Manifest][]) {
     const config = appConfig(service.environment, `compose ${name}`);
-    check(config?.http.trustProxy === true, `compose ${name}: TRUST_PROXY=true behind nginx`);
+    check(
+      config?.http.trustProxy === 1,
+      `compose ${name}: TRUST_PROXY=1 (one proxy, nginx, in front of the replica)`,
+    );
     const graceS = /^(\d+)s$/.exec(service.stop_grace_period ?? '')?.[1];
     if (config) {
       check(

@@ -25,7 +25,7 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
       DB_CONNECT_TIMEOUT_MS: '1000',
       RATE_LIMIT_DEFAULT: '2/1m',
       // so that each request below the limit's test can come from a client of its own
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '127.0.0.1',
     });
   }, 60_000);
 

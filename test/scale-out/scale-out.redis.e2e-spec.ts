@@ -32,7 +32,7 @@ describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
     // one limiter namespace for the instances of this run, unused by anything else
     RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
     RATE_LIMIT_EXPENSIVE: `${EXPENSIVE_LIMIT}/1h`,
-    TRUST_PROXY: 'true',
+    TRUST_PROXY: '1',
     // a busy test machine stalls event loops now and then; shedding has tests of its own
     SHED_EVENT_LOOP_DELAY_MS: '0',
   };

@@ -118,12 +118,27 @@ describe('parseEnvironment', () => {
     });
 
     it.each([
-      ['true', true],
+      ['false', false],
+      ['0', false],
       ['2', 2],
       ['10.0.0.0/8, 127.0.0.1', ['10.0.0.0/8', '127.0.0.1']],
+      ['fd00::/8,::1', ['fd00::/8', '::1']],
     ])('parses TRUST_PROXY=%s', (value, expected) => {
       expect(parseEnvironment({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
     });
+
+    it('refuses TRUST_PROXY=true, saying what to set instead', () => {
+      expect(() => parseEnvironment({ TRUST_PROXY: 'true' })).toThrow(
+        /TRUST_PROXY must not be true .*number of proxies.*addresses\/CIDRs/,
+      );
+    });
+
+    it.each(['10.0.0.0/33', '300.1.1.1', '::1/129', 'proxy.internal', '1.2.3.4/8/9', '17'])(
+      'refuses TRUST_PROXY=%s',
+      (value) => {
+        expect(() => parseEnvironment({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+      },
+    );
 
     it('reads the worker pool variables', () => {
       const config = parseEnvironment({

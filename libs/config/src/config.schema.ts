@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigValidationError } from './config.errors';
@@ -110,16 +111,36 @@ class EnvReader {
   }
 }
 
+/** An IPv4 or IPv6 address, optionally with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Only a hop count or the proxies' addresses: `true` would trust every `X-Forwarded-For`
+ * entry, so behind a proxy that appends (as ingress controllers and cloud balancers do) the
+ * client's own left-most entry would become its address, and with it its rate-limit key.
+ */
 function parseTrustProxy(reader: EnvReader): TrustProxySetting {
   const value = reader.raw('TRUST_PROXY');
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true') {
+    return reader.fail(
+      'TRUST_PROXY',
+      'must not be true (it trusts every X-Forwarded-For entry, so a client picks its own address): set the number of proxies in front of the app (1 behind one nginx, ingress or load balancer) or their addresses/CIDRs (e.g. 10.0.0.0/8)',
+      false,
+    );
+  }
+  if (/^\d+$/.test(value)) return reader.int('TRUST_PROXY', 0, 0, 16);
   const entries = value.split(',').map((entry) => entry.trim());
-  if (entries.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))) return entries;
+  if (entries.every(isAddressOrCidr)) return entries;
   return reader.fail(
     'TRUST_PROXY',
-    'must be false, true, a hop count or a comma-separated list of addresses/CIDRs',
+    'must be false, a hop count (the number of proxies in front of the app) or a comma-separated list of proxy addresses/CIDRs',
     false,
   );
 }

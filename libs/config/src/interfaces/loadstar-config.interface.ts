@@ -10,10 +10,11 @@ export interface RateLimitTier {
 export type RateLimitTierName = 'default' | 'auth' | 'expensive';
 
 /**
- * Fastify's `trustProxy`: `false` (use the socket address), `true` (trust every hop),
- * a hop count, or a list of trusted proxy addresses / CIDR ranges.
+ * Fastify's `trustProxy`: `false` (use the socket address), a hop count (the number of proxies
+ * in front of the app), or a list of trusted proxy addresses / CIDR ranges. Never `true`
+ * (every hop trusted), which lets a client choose its address through `X-Forwarded-For`.
  */
-export type TrustProxySetting = boolean | number | string[];
+export type TrustProxySetting = false | number | string[];
 
 export interface HttpConfig {
   port: number;
