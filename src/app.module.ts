@@ -85,6 +85,7 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
             redisUrl: configService.get('redis', { infer: true }).url,
+            redisRequired: configService.get('redis', { infer: true }).required,
             pingTimeoutMs: configService.get('database', { infer: true }).connectTimeoutMs,
           }),
         }),

@@ -3,6 +3,7 @@ import type { Client } from 'pg';
 import { ApiResponse } from '../utils/api-client';
 import { sleep } from '../utils/net';
 import { PrivatePostgres } from '../utils/private-postgres';
+import { PrivateRedis } from '../utils/private-redis';
 import { parseSamples } from '../utils/prometheus-text';
 import { startTestApp, TestApp } from '../utils/test-app';
 
@@ -51,6 +52,7 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
     expect(Object.keys(live.body.details).sort()).toEqual(['eventLoop', 'heap']);
     const ready = await t.api.get('/health/ready');
     expect(ready.status).toBe(200);
+    expect(ready.body.degraded).toEqual([]);
     expect(ready.body.details).toMatchObject({
       database: { status: 'up' },
       eventLoop: { status: 'up' },
@@ -132,5 +134,71 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ message: 'unhealthy: shutdown (shutting down)' });
     expect((await t.api.get('/health/live')).status).toBe(200);
+  });
+});
+
+/** Readiness while a Redis of the suite's own is killed and restarted. */
+describe('readiness and Redis (e2e, private redis-server)', () => {
+  let redis: PrivateRedis;
+  let optional: TestApp;
+  let required: TestApp;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    optional = await startTestApp({ REDIS_URL: redis.url });
+    // a limiter that fails closed cannot serve without Redis: Redis is then required
+    required = await startTestApp({ REDIS_URL: redis.url, RATE_LIMIT_FAIL_OPEN: 'false' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([optional?.close(), required?.close()]);
+    await redis?.kill();
+  });
+
+  async function readyUntil(app: TestApp, done: (res: ApiResponse) => boolean) {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await app.api.get('/health/ready');
+      if (done(res) || Date.now() > deadline) return res;
+      await sleep(200);
+    }
+  }
+
+  it('Redis down: 200 with Redis degraded where the app serves without it, 503 where required', async () => {
+    for (const app of [optional, required]) {
+      const up = await app.api.get('/health/ready');
+      expect([up.status, up.body.degraded, up.body.details.redis]).toEqual([
+        200,
+        [],
+        { status: 'up' },
+      ]);
+    }
+    await redis.kill();
+    try {
+      const degraded = await readyUntil(optional, (res) => res.body.degraded?.length > 0);
+      expect(degraded.status).toBe(200);
+      expect(degraded.body).toMatchObject({
+        status: 'ok',
+        degraded: ['redis'],
+        details: { database: { status: 'up' }, redis: { status: 'down' } },
+      });
+      // it really serves: reads, writes and limited routes answer without Redis
+      const user = await optional.api.createUser('Redis away');
+      expect((await optional.api.get(`/api/users/${user.id}`)).status).toBe(200);
+      expect((await optional.api.get('/api/config')).status).toBe(200);
+
+      const down = await readyUntil(required, (res) => res.status === 503);
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({
+        statusCode: 503,
+        message: expect.stringMatching(/^unhealthy: redis \(/),
+        details: { database: { status: 'up' }, redis: { status: 'down' } },
+      });
+    } finally {
+      await redis.restart();
+    }
+    const back = await readyUntil(optional, (res) => res.body.details?.redis?.status === 'up');
+    expect([back.status, back.body.degraded]).toEqual([200, []]);
+    expect((await readyUntil(required, (res) => res.status === 200)).status).toBe(200);
   });
 });

@@ -108,6 +108,16 @@ describe('parseEnvironment', () => {
       );
     });
 
+    it.each([
+      [{}, false],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false' }, true],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false', RATE_LIMIT_ENABLED: 'false' }, false],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false', REDIS_REQUIRED: 'false' }, false],
+      [{ REDIS_REQUIRED: 'true' }, true],
+    ])('REDIS_REQUIRED for %j is %s', (env, required) => {
+      expect(parseEnvironment(env).redis.required).toBe(required);
+    });
+
     it('reads RATE_LIMIT_KEY_PREFIX and refuses one with spaces', () => {
       expect(parseEnvironment({ RATE_LIMIT_KEY_PREFIX: 'app2:rl:' }).rateLimit.keyPrefix).toBe(
         'app2:rl:',

@@ -214,6 +214,9 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
     expensive: reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'),
   };
 
+  const rateLimitEnabled = reader.bool('RATE_LIMIT_ENABLED', true);
+  const rateLimitFailOpen = reader.bool('RATE_LIMIT_FAIL_OPEN', true);
+
   const config: LoadstarConfig = {
     env: nodeEnv,
     version: reader.raw('npm_package_version') ?? '0.1.0',
@@ -242,7 +245,12 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       embeddedDataDir: resolve(cwd, '.data', 'postgres'),
       migrationsRun: !production,
     },
-    redis: { url: reader.url('REDIS_URL', ['redis:', 'rediss:']) },
+    redis: {
+      url: reader.url('REDIS_URL', ['redis:', 'rediss:']),
+      // Without Redis the app serves (cache and limiter fail open) unless the limiter fails
+      // closed: then every limited route is a 503 and readiness should say so.
+      required: reader.bool('REDIS_REQUIRED', rateLimitEnabled && !rateLimitFailOpen),
+    },
     cache: {
       enabled: reader.bool('CACHE_ENABLED', true),
       defaultTtlS: reader.int('CACHE_TTL_S', 300, 1, 31_536_000),
@@ -252,9 +260,9 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       redisTimeoutMs: reader.int('CACHE_REDIS_TIMEOUT_MS', 100, 1, 60_000),
     },
     rateLimit: {
-      enabled: reader.bool('RATE_LIMIT_ENABLED', true),
+      enabled: rateLimitEnabled,
       tiers,
-      failOpen: reader.bool('RATE_LIMIT_FAIL_OPEN', true),
+      failOpen: rateLimitFailOpen,
       keyPrefix: parseRateLimitKeyPrefix(reader),
     },
     metrics: { enabled: reader.bool('METRICS_ENABLED', true) },

@@ -12,6 +12,7 @@ import {
   HealthCheckResult,
   HealthCheckService,
   HealthIndicatorFunction,
+  HealthIndicatorResult,
   MemoryHealthIndicator,
 } from '@nestjs/terminus';
 import { getHeapStatistics } from 'node:v8';
@@ -31,6 +32,14 @@ import {
 import { HealthModuleOptions } from './interfaces';
 import { ReadinessState } from './readiness.state';
 
+/** A readiness answer: Terminus' result and the optional parts that are down. */
+export interface ReadinessResult extends HealthCheckResult {
+  /** Parts that are down while the app still serves, e.g. `['redis']`; empty when none. */
+  degraded: string[];
+}
+
+type ReadinessLogState = 'ready' | 'degraded' | 'not ready';
+
 /**
  * `GET /health/live` and `GET /health/ready` (contract §3), outside `/api`: never cached, never
  * rate limited, logged at debug only. A failed check is a 503 naming the failing part.
@@ -43,7 +52,8 @@ export class HealthController {
   private readonly liveMaxDelayMs: number;
   private readonly readyMaxDelayMs: number;
   private readonly maxHeapUsedBytes: number;
-  private wasReady = true;
+  private readonly redisRequired: boolean;
+  private lastState: ReadinessLogState = 'ready';
 
   constructor(
     @Inject(HEALTH_MODULE_OPTIONS) options: HealthModuleOptions,
@@ -54,6 +64,7 @@ export class HealthController {
     private readonly redis: RedisHealthIndicator,
     private readonly readiness: ReadinessState,
   ) {
+    this.redisRequired = options.redisRequired ?? false;
     this.liveMaxDelayMs = options.liveMaxEventLoopDelayMs ?? DEFAULT_LIVE_MAX_EVENT_LOOP_DELAY_MS;
     this.readyMaxDelayMs =
       options.readyMaxEventLoopDelayMs ?? DEFAULT_READY_MAX_EVENT_LOOP_DELAY_MS;
@@ -73,12 +84,14 @@ export class HealthController {
   }
 
   /**
-   * The process should get traffic: database (and Redis, when configured) answer a ping and
-   * the event loop keeps up; 503 from the moment shutdown begins.
+   * The process should get traffic: the database answers a ping and the event loop keeps up;
+   * 503 from the moment shutdown begins. Redis (when configured) is pinged too: while it is
+   * down the answer is 503 only if Redis is required, otherwise 200 with `degraded: ['redis']`,
+   * since the app serves without it (cache from memory and the database, limiter failing open).
    */
   @Get('ready')
   @HealthCheck()
-  async ready(): Promise<HealthCheckResult> {
+  async ready(): Promise<ReadinessResult> {
     if (this.readiness.isShuttingDown) {
       throw new ServiceUnavailableException({
         status: 'shutting_down',
@@ -89,23 +102,35 @@ export class HealthController {
       () => this.database.check(),
       () => this.eventLoop.check(this.readyMaxDelayMs),
     ];
-    if (this.redis.enabled) checks.push(() => this.redis.check());
+    const redisRequired = this.redis.enabled && this.redisRequired;
+    if (redisRequired) checks.push(() => this.redis.check());
+    // run beside the required checks, so an optional Redis adds no latency to the probe
+    const optional = this.redis.enabled && !redisRequired ? this.redis.check() : undefined;
     try {
       const result = await this.health.check(checks);
-      this.noteReadiness(true);
-      return result;
+      const optionalDetails: HealthIndicatorResult = (await optional) ?? {};
+      const degraded = Object.entries(optionalDetails)
+        .filter(([, detail]) => detail.status !== 'up')
+        .map(([part]) => part);
+      const details = { ...result.details, ...optionalDetails };
+      this.noteReadiness(degraded.length > 0 ? 'degraded' : 'ready', details);
+      return { ...result, details, degraded };
     } catch (error) {
       const result = (error as ServiceUnavailableException).getResponse?.() as HealthCheckResult;
-      this.noteReadiness(false, result?.details);
+      // the 503's body (HealthCheckFailedFilter) shows the optional parts too
+      if (result?.details) Object.assign(result.details, (await optional) ?? {});
+      this.noteReadiness('not ready', result?.details);
       throw error;
     }
   }
 
   /** One line per change, not one per probe. */
-  private noteReadiness(ready: boolean, details?: HealthCheckResult['details']): void {
-    if (ready === this.wasReady) return;
-    this.wasReady = ready;
-    if (ready) this.logger.log('ready again');
-    else this.logger.warn(`not ready: ${details ? describeFailures(details) : 'unknown'}`);
+  private noteReadiness(state: ReadinessLogState, details?: HealthCheckResult['details']): void {
+    if (state === this.lastState) return;
+    this.lastState = state;
+    const failures = details ? describeFailures(details) : 'unknown';
+    if (state === 'ready') this.logger.log('ready again');
+    else if (state === 'degraded') this.logger.warn(`ready, serving without ${failures}`);
+    else this.logger.warn(`not ready: ${failures}`);
   }
 }

@@ -58,6 +58,12 @@ export interface DatabaseConfig {
 export interface RedisConfig {
   /** `undefined` keeps cache and rate-limit storage in process. */
   url?: string;
+  /**
+   * `true`: readiness answers 503 while Redis is unreachable. `false`: the app serves without
+   * it (cache from process memory and the database, limiter failing open) and readiness
+   * stays 200, naming Redis as degraded. Defaults to `true` only when the limiter fails closed.
+   */
+  required: boolean;
 }
 
 export interface CacheConfig {

@@ -5,6 +5,12 @@ export interface HealthModuleOptions {
    */
   redisUrl?: string;
   /**
+   * Whether readiness fails while Redis is unreachable. When `false`, Redis being down leaves
+   * readiness at 200 with Redis listed under `degraded`: the app serves without it.
+   * @default false
+   */
+  redisRequired?: boolean;
+  /**
    * Longest a readiness ping (database, Redis) may take before it counts as down.
    * @default 1000
    */
