@@ -129,6 +129,7 @@ function checkKubernetes(): void {
     service.spec.ports.every((port: Manifest) => portNames.has(port.targetPort)),
     'Service targets a named container port',
   );
+  if (config) checkOperationsPort(config, pod, container, service);
   const hpa = one('HorizontalPodAutoscaler');
   check(
     hpa.spec.scaleTargetRef.kind === 'Deployment' &&
@@ -144,6 +145,35 @@ function checkKubernetes(): void {
   check(
     hpa.spec.minReplicas > (pdb.spec.maxUnavailable ?? 0),
     'a drain under the PDB leaves a pod serving',
+  );
+}
+
+/**
+ * The operations routes stay off the Service: OPS_PORT is set, the probes and the Prometheus
+ * annotation use it, and the Service does not target it.
+ */
+function checkOperationsPort(
+  config: LoadstarConfig,
+  pod: Manifest,
+  container: Manifest,
+  service: Manifest,
+): void {
+  const opsPort = config.http.operations?.port;
+  check(opsPort !== undefined, 'OPS_PORT set: health, metrics and OpenAPI off the public port');
+  const named: Manifest | undefined = container.ports.find(
+    (port: Manifest) => port.containerPort === opsPort,
+  );
+  const targetsOps = (port: unknown) => port === named?.name || port === opsPort;
+  for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+    check(targetsOps(container[probe]?.httpGet?.port), `${probe} on the operations port`);
+  }
+  check(
+    Number(pod.metadata.annotations?.['prometheus.io/port']) === opsPort,
+    'Prometheus scrapes the operations port (prometheus.io/port)',
+  );
+  check(
+    !service.spec.ports.some((port: Manifest) => targetsOps(port.targetPort)),
+    'the Service does not expose the operations port',
   );
 }
 

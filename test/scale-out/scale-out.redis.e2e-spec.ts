@@ -1,4 +1,4 @@
-import { TestUser } from '../utils/api-client';
+import { errorBody, TestUser } from '../utils/api-client';
 import { AppProcess, startAppProcess } from '../utils/app-process';
 import { sleep } from '../utils/net';
 import { privateRateLimitKeyPrefix, RELAXED_RATE_LIMITS } from '../utils/rate-limits';
@@ -49,6 +49,16 @@ describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
     await nginx?.stop();
     await Promise.all(apps.map((app) => app.stop()));
   });
+
+  it.each(['/health/ready', '/health/live', '/metrics', '/docs', '/docs-json'])(
+    'nginx keeps %s off the public side, in the error shape',
+    async (path) => {
+      const res = await nginx.api.get(path);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual(errorBody(404, `Cannot GET ${path}`));
+      expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
+    },
+  );
 
   it('holds one rate limit across the instances, keyed on the address nginx saw', async () => {
     const user = await nginx.api.createUser();

@@ -118,6 +118,43 @@ describe('parseEnvironment', () => {
       expect(parseEnvironment(env).redis.required).toBe(required);
     });
 
+    it('serves the operations routes on the public listener unless OPS_PORT is set', () => {
+      expect(parseEnvironment({}).http.operations).toBeUndefined();
+      expect(parseEnvironment({ OPS_PORT: '9464' }).http.operations).toEqual({
+        port: 9464,
+        host: '0.0.0.0',
+      });
+      expect(
+        parseEnvironment({ HOST: '10.1.2.3', OPS_PORT: '9464', OPS_HOST: '127.0.0.1' }).http
+          .operations,
+      ).toEqual({ port: 9464, host: '127.0.0.1' });
+      expect(() => parseEnvironment({ PORT: '8080', OPS_PORT: '8080' })).toThrow(
+        /OPS_PORT must differ from PORT/,
+      );
+    });
+
+    it('serves OpenAPI by default except in production', () => {
+      const production = {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app@db/app',
+        JWT_SECRET: 'Zx8!qT2#vLp9@rW4$mN7^bK3&hJ6*cF1(gD5)sA0',
+      };
+      expect(parseEnvironment({}).http.docsEnabled).toBe(true);
+      expect(parseEnvironment(production).http.docsEnabled).toBe(false);
+      expect(parseEnvironment({ ...production, DOCS_ENABLED: 'true' }).http.docsEnabled).toBe(true);
+    });
+
+    it('reads METRICS_TOKEN and refuses a short one', () => {
+      expect(parseEnvironment({}).metrics.token).toBeUndefined();
+      expect(parseEnvironment({ METRICS_TOKEN: 'a'.repeat(16) }).metrics.token).toBe(
+        'a'.repeat(16),
+      );
+      expect(() => parseEnvironment({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+      expect(() => parseEnvironment({ METRICS_TOKEN: 'has a space in it!' })).toThrow(
+        /METRICS_TOKEN/,
+      );
+    });
+
     it('reads RATE_LIMIT_KEY_PREFIX and refuses one with spaces', () => {
       expect(parseEnvironment({ RATE_LIMIT_KEY_PREFIX: 'app2:rl:' }).rateLimit.keyPrefix).toBe(
         'app2:rl:',

@@ -6,6 +6,7 @@ import { ConfigValidationError } from './config.errors';
 import {
   LoadstarConfig,
   LogConfig,
+  OperationsListenerConfig,
   RateLimitTier,
   RateLimitTierName,
   TrustProxySetting,
@@ -177,6 +178,37 @@ function parseRateLimitKeyPrefix(reader: EnvReader): string {
   );
 }
 
+/**
+ * `OPS_PORT` moves the operations routes (health, metrics, OpenAPI) to a listener of their own,
+ * off the public port; unset, they stay on the public listener.
+ */
+function parseOperationsListener(
+  reader: EnvReader,
+  port: number,
+  host: string,
+): OperationsListenerConfig | undefined {
+  if (reader.raw('OPS_PORT') === undefined) return undefined;
+  const opsPort = reader.int('OPS_PORT', 0, 0, 65_535);
+  if (opsPort !== 0 && opsPort === port) {
+    return reader.fail('OPS_PORT', `must differ from PORT (${port})`, undefined);
+  }
+  return { port: opsPort, host: reader.raw('OPS_HOST') ?? host };
+}
+
+/** Shortest `METRICS_TOKEN` accepted: a guessable token protects nothing. */
+const MIN_METRICS_TOKEN_LENGTH = 16;
+
+function parseMetricsToken(reader: EnvReader): string | undefined {
+  const token = reader.raw('METRICS_TOKEN');
+  if (token === undefined) return undefined;
+  if (token.length >= MIN_METRICS_TOKEN_LENGTH && /^[\x21-\x7e]+$/.test(token)) return token;
+  return reader.fail(
+    'METRICS_TOKEN',
+    `must be at least ${MIN_METRICS_TOKEN_LENGTH} printable characters without spaces`,
+    undefined,
+  );
+}
+
 function parseClusterWorkers(reader: EnvReader, cores: number): number {
   if (reader.raw('CLUSTER_WORKERS') === 'max') return cores;
   return reader.int('CLUSTER_WORKERS', 0, 0, 64);
@@ -214,6 +246,8 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
     expensive: reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'),
   };
 
+  const port = reader.int('PORT', 3000, 0, 65_535);
+  const host = reader.raw('HOST') ?? '0.0.0.0';
   const rateLimitEnabled = reader.bool('RATE_LIMIT_ENABLED', true);
   const rateLimitFailOpen = reader.bool('RATE_LIMIT_FAIL_OPEN', true);
 
@@ -221,8 +255,10 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
     env: nodeEnv,
     version: reader.raw('npm_package_version') ?? '0.1.0',
     http: {
-      port: reader.int('PORT', 3000, 0, 65_535),
-      host: reader.raw('HOST') ?? '0.0.0.0',
+      port,
+      host,
+      operations: parseOperationsListener(reader, port, host),
+      docsEnabled: reader.bool('DOCS_ENABLED', !production),
       trustProxy: parseTrustProxy(reader),
       bodyLimitBytes: 1_048_576,
       shutdownTimeoutMs: reader.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -265,7 +301,7 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       failOpen: rateLimitFailOpen,
       keyPrefix: parseRateLimitKeyPrefix(reader),
     },
-    metrics: { enabled: reader.bool('METRICS_ENABLED', true) },
+    metrics: { enabled: reader.bool('METRICS_ENABLED', true), token: parseMetricsToken(reader) },
     cluster: { workers: parseClusterWorkers(reader, cores) },
     workerPool: {
       size: workerPoolSize,

@@ -22,6 +22,7 @@ import {
   DEFAULT_MAX_HEAP_USED_RATIO,
   DEFAULT_READY_MAX_EVENT_LOOP_DELAY_MS,
 } from './health.constants';
+import { redactDetails } from './health.details';
 import { describeFailures, HealthCheckFailedFilter } from './health.filter';
 import { HEALTH_MODULE_OPTIONS } from './health.module-definition';
 import {
@@ -53,6 +54,7 @@ export class HealthController {
   private readonly readyMaxDelayMs: number;
   private readonly maxHeapUsedBytes: number;
   private readonly redisRequired: boolean;
+  private readonly detailedErrors: boolean;
   private lastState: ReadinessLogState = 'ready';
 
   constructor(
@@ -65,6 +67,7 @@ export class HealthController {
     private readonly readiness: ReadinessState,
   ) {
     this.redisRequired = options.redisRequired ?? false;
+    this.detailedErrors = options.detailedErrors ?? true;
     this.liveMaxDelayMs = options.liveMaxEventLoopDelayMs ?? DEFAULT_LIVE_MAX_EVENT_LOOP_DELAY_MS;
     this.readyMaxDelayMs =
       options.readyMaxEventLoopDelayMs ?? DEFAULT_READY_MAX_EVENT_LOOP_DELAY_MS;
@@ -114,14 +117,30 @@ export class HealthController {
         .map(([part]) => part);
       const details = { ...result.details, ...optionalDetails };
       this.noteReadiness(degraded.length > 0 ? 'degraded' : 'ready', details);
-      return { ...result, details, degraded };
+      return { ...this.publicResult({ ...result, details }), degraded };
     } catch (error) {
       const result = (error as ServiceUnavailableException).getResponse?.() as HealthCheckResult;
-      // the 503's body (HealthCheckFailedFilter) shows the optional parts too
-      if (result?.details) Object.assign(result.details, (await optional) ?? {});
-      this.noteReadiness('not ready', result?.details);
+      if (result?.details) {
+        // the 503's body (HealthCheckFailedFilter) shows the optional parts too
+        Object.assign(result.details, (await optional) ?? {});
+        this.noteReadiness('not ready', result.details);
+        Object.assign(result, this.publicResult(result));
+      }
       throw error;
     }
+  }
+
+  /** Terminus' `error` and `details`, with driver messages redacted unless allowed. */
+  private publicResult(result: HealthCheckResult): HealthCheckResult {
+    return {
+      ...result,
+      error: result.error && this.publicDetails(result.error),
+      details: this.publicDetails(result.details),
+    };
+  }
+
+  private publicDetails<T extends Partial<HealthIndicatorResult>>(details: T): T {
+    return this.detailedErrors ? details : redactDetails(details);
   }
 
   /** One line per change, not one per probe. */

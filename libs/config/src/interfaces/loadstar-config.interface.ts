@@ -16,9 +16,23 @@ export type RateLimitTierName = 'default' | 'auth' | 'expensive';
  */
 export type TrustProxySetting = false | number | string[];
 
+/** The second listener that serves only the operations routes (`OPS_PORT`, `OPS_HOST`). */
+export interface OperationsListenerConfig {
+  /** `0` picks a free port (tests). */
+  port: number;
+  host: string;
+}
+
 export interface HttpConfig {
   port: number;
   host: string;
+  /**
+   * When set, `/health/*`, `/metrics` and `/docs` are served only on this listener and the
+   * public one answers 404 for them; unset, they are served on the public listener.
+   */
+  operations?: OperationsListenerConfig;
+  /** Serve the OpenAPI UI and document (`/docs`, `/docs-json`); off by default in production. */
+  docsEnabled: boolean;
   trustProxy: TrustProxySetting;
   /** Largest accepted request body in bytes (the import route has its own limit). */
   bodyLimitBytes: number;
@@ -92,6 +106,8 @@ export interface RateLimitConfig {
 export interface MetricsConfig {
   /** `false`: no `/metrics` (404) and no per-request histogram. */
   enabled: boolean;
+  /** When set, `/metrics` answers only requests with `Authorization: Bearer <token>`. */
+  token?: string;
 }
 
 export interface ClusterConfig {

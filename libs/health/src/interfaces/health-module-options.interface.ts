@@ -11,6 +11,14 @@ export interface HealthModuleOptions {
    */
   redisRequired?: boolean;
   /**
+   * Whether readiness answers carry the drivers' failure messages, which may name hosts,
+   * addresses and users. `false` (production) gives a cause from a fixed list instead
+   * (`connection refused`, `timed out`, `authentication failed`, …); the log keeps the full
+   * message either way.
+   * @default true
+   */
+  detailedErrors?: boolean;
+  /**
    * Longest a readiness ping (database, Redis) may take before it counts as down.
    * @default 1000
    */
