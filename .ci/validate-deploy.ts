@@ -5,6 +5,7 @@
  * app's own configuration parser, and the Dockerfile's final stage. Exits 1 naming each problem.
  *
  * Usage: ts-node .ci/validate-deploy.ts <docker-compose config output (YAML)>
+ *          <the same with docker-compose.local.yml>
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -78,13 +79,14 @@ function checkKubernetes(): void {
   };
   const deployment = one('Deployment');
   const configMap = one('ConfigMap');
-  const secret = one('Secret');
   const kustomization = one('Kustomization');
   const listed = new Set<string>(kustomization.resources);
-  for (const kind of ['ConfigMap', 'Secret', 'Deployment', 'Service', 'HorizontalPodAutoscaler']) {
+  for (const kind of ['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler']) {
     check(listed.has(one(kind).file), `kustomization.yaml lists the ${kind}`);
   }
   check(listed.has(one('PodDisruptionBudget').file), 'kustomization.yaml lists the PDB');
+  checkNoSecretValuesApplied(kustomization, manifests);
+  const secretEnv = checkExternalSecret(kustomization, configMap);
 
   const pod = deployment.spec.template;
   const labels = pod.metadata.labels;
@@ -103,11 +105,14 @@ function checkKubernetes(): void {
   const envFrom = container.envFrom ?? [];
   check(
     envFrom.some((source: Manifest) => source.configMapRef?.name === configMap.metadata.name) &&
-      envFrom.some((source: Manifest) => source.secretRef?.name === secret.metadata.name),
-    'the container takes its environment from the ConfigMap and the Secret',
+      envFrom.some((source: Manifest) => source.secretRef?.name === EXTERNAL_SECRET.name),
+    `the container takes its environment from the ConfigMap and the Secret ${EXTERNAL_SECRET.name}`,
   );
 
-  const config = appConfig({ ...configMap.data, ...secret.stringData }, 'ConfigMap + Secret');
+  const config = appConfig(
+    { ...configMap.data, ...secretEnv },
+    'ConfigMap + the documented Secret',
+  );
   const preStop: string[] = container.lifecycle?.preStop?.exec?.command ?? [];
   const preStopS = preStop[0] === 'sleep' ? Number(preStop[1]) : NaN;
   check(preStopS > 0, 'preStop sleeps before SIGTERM');
@@ -149,6 +154,82 @@ function checkKubernetes(): void {
 }
 
 /**
+ * The Secret the pods read, which no file here applies (kustomization.yaml documents the
+ * `kubectl create secret` for it), with a value of the documented form for each key, so that
+ * the app's parser can check the ConfigMap with it.
+ */
+const EXTERNAL_SECRET = {
+  name: 'loadstar-secrets',
+  samples: {
+    DATABASE_URL: 'postgres://loadstar:validate-only@postgres:5432/loadstar?sslmode=verify-full',
+    REDIS_URL: 'rediss://:validate-only@redis:6379',
+    JWT_SECRET: 'validate-only-Qm9yZWFsaXMgbm9uIGV4aXN0aXQ',
+  } as Record<string, string>,
+};
+
+/** The keys that carry a password or a signing key: never in a ConfigMap, never in git. */
+const SECRET_KEYS = [...Object.keys(EXTERNAL_SECRET.samples), 'METRICS_TOKEN'];
+
+/** A `redis://` / `rediss://` URL with a password in it. */
+const hasRedisPassword = (url: string) => {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Whatever `kubectl apply -k` applies comes from git: a Secret with `data`/`stringData` in a
+ * listed file, or a `secretGenerator` with `literals`, would put (placeholder) credentials
+ * into every cluster it is applied to.
+ */
+function checkNoSecretValuesApplied(
+  kustomization: Manifest,
+  manifests: Map<string, Manifest[]>,
+): void {
+  const listed = new Set<string>(kustomization.resources ?? []);
+  const withValues = (manifests.get('Secret') ?? []).filter(
+    (secret) =>
+      listed.has(secret.file) && Object.keys({ ...secret.data, ...secret.stringData }).length > 0,
+  );
+  check(
+    withValues.length === 0,
+    `kustomization.yaml applies no Secret with values${withValues.map((s) => ` (found: ${s.file})`).join('')}`,
+  );
+  const generated = (kustomization.secretGenerator ?? []).filter(
+    (generator: Manifest) => (generator.literals ?? []).length > 0,
+  );
+  check(generated.length === 0, 'kustomization.yaml generates no Secret from literals');
+}
+
+/**
+ * kustomization.yaml documents how to create the Secret the pods read, with every key the app
+ * needs in production; the ConfigMap holds none of them. Returns sample values for those keys.
+ */
+function checkExternalSecret(kustomization: Manifest, configMap: Manifest): Record<string, string> {
+  const text = readFileSync(join(K8S_DIR, kustomization.file), 'utf8');
+  check(
+    text.includes(`kubectl create secret generic ${EXTERNAL_SECRET.name}`),
+    `kustomization.yaml documents kubectl create secret generic ${EXTERNAL_SECRET.name}`,
+  );
+  for (const key of Object.keys(EXTERNAL_SECRET.samples)) {
+    check(text.includes(`--from-literal=${key}=`), `the documented Secret has ${key}`);
+  }
+  const documentedRedisUrl = /--from-literal=REDIS_URL='([^']*)'/.exec(text)?.[1] ?? '';
+  check(
+    /^rediss?:\/\/[^@\s/]*:[^@\s/]+@/.test(documentedRedisUrl),
+    "the documented Secret's REDIS_URL carries a password",
+  );
+  const inConfigMap = SECRET_KEYS.filter((key) => key in (configMap.data ?? {}));
+  check(
+    inConfigMap.length === 0,
+    `the ConfigMap holds no secret (${inConfigMap.join(', ') || 'none of ' + SECRET_KEYS.join(', ')})`,
+  );
+  return EXTERNAL_SECRET.samples;
+}
+
+/**
  * The operations routes stay off the Service: OPS_PORT is set, the probes and the Prometheus
  * annotation use it, and the Service does not target it.
  */
@@ -177,9 +258,78 @@ function checkOperationsPort(
   );
 }
 
+/** Services of a `docker-compose config` output. */
+const composeServices = (resolvedFile: string): Record<string, Manifest> =>
+  (parseYaml(readFileSync(resolvedFile, 'utf8')) as Manifest).services;
+
+/** PostgreSQL and Redis, recognised by their images. */
+const isDataService = (service: Manifest) => /^(postgres|redis):/.test(String(service.image));
+
+/** The host address a `ports:` entry publishes on (`undefined`: every interface). */
+function publishedOn(port: string | Manifest): string | undefined {
+  if (typeof port !== 'string') return port.host_ip;
+  const parts = port.replace(/\/\w+$/, '').split(':');
+  return parts.length === 3 ? parts[0] : undefined;
+}
+
+/**
+ * The data services are private and need a password: no published port (docker-compose.local.yml
+ * publishes them on loopback, for a host run), Redis started with `requirepass`, and the
+ * passwords, in the data services and in every URL that reaches them, the ones given in the
+ * environment (`.ci/validate-deploy` exports samples), none written in the file.
+ */
+function checkComposeDataServices(
+  services: Record<string, Manifest>,
+  withLocalAccess: Record<string, Manifest>,
+): void {
+  const data = Object.entries(services).filter(([, service]) => isDataService(service));
+  check(
+    data.length === 2,
+    `compose runs PostgreSQL and Redis (${data.map(([n]) => n).join(', ')})`,
+  );
+  for (const [name, service] of data) {
+    check(service.ports === undefined, `compose ${name}: no published port`);
+    const local: (string | Manifest)[] = withLocalAccess[name]?.ports ?? [];
+    check(
+      local.every((port) => publishedOn(port) === '127.0.0.1'),
+      `docker-compose.local.yml publishes ${name} on 127.0.0.1 only`,
+    );
+  }
+  const { POSTGRES_PASSWORD, REDIS_PASSWORD } = process.env;
+  const [, postgres] = data.find(([, s]) => String(s.image).startsWith('postgres:')) ?? [];
+  const [, redis] = data.find(([, s]) => String(s.image).startsWith('redis:')) ?? [];
+  check(
+    POSTGRES_PASSWORD !== undefined &&
+      postgres?.environment?.POSTGRES_PASSWORD === POSTGRES_PASSWORD,
+    'compose PostgreSQL: password from the environment (POSTGRES_PASSWORD)',
+  );
+  check(
+    REDIS_PASSWORD !== undefined &&
+      redis?.environment?.REDIS_PASSWORD === REDIS_PASSWORD &&
+      [redis.command ?? []].flat().join(' ').includes('requirepass'),
+    'compose Redis: requirepass, from the environment (REDIS_PASSWORD)',
+  );
+  for (const [name, service] of Object.entries(services)) {
+    const env: Record<string, string> = service.environment ?? {};
+    if (env.REDIS_URL !== undefined) {
+      check(
+        hasRedisPassword(env.REDIS_URL) && new URL(env.REDIS_URL).password === REDIS_PASSWORD,
+        `compose ${name}: REDIS_URL carries REDIS_PASSWORD`,
+      );
+    }
+    if (env.DATABASE_URL !== undefined) {
+      check(
+        new URL(env.DATABASE_URL).password === POSTGRES_PASSWORD,
+        `compose ${name}: DATABASE_URL carries POSTGRES_PASSWORD`,
+      );
+    }
+  }
+}
+
 /** `docker-compose config` output: the compose file with anchors merged and variables set. */
-function checkCompose(resolvedComposeFile: string): void {
-  const services = (parseYaml(readFileSync(resolvedComposeFile, 'utf8')) as Manifest).services;
+function checkCompose(resolvedComposeFile: string, resolvedWithLocalAccess: string): void {
+  const services = composeServices(resolvedComposeFile);
+  checkComposeDataServices(services, composeServices(resolvedWithLocalAccess));
   const apps = Object.entries(services).filter(([, s]: [string, any]) =>
     String(s.image).startsWith('loadstar:'),
   );
@@ -224,11 +374,14 @@ function checkDockerfile(): void {
   );
 }
 
-const [resolvedComposeFile] = process.argv.slice(2);
-if (!resolvedComposeFile)
-  throw new Error('usage: validate-deploy.ts <docker-compose config output>');
+const [resolvedComposeFile, resolvedWithLocalAccess] = process.argv.slice(2);
+if (!resolvedComposeFile || !resolvedWithLocalAccess) {
+  throw new Error(
+    'usage: validate-deploy.ts <docker-compose config output> <the same with docker-compose.local.yml>',
+  );
+}
 checkKubernetes();
-checkCompose(resolvedComposeFile);
+checkCompose(resolvedComposeFile, resolvedWithLocalAccess);
 checkDockerfile();
 if (problems.length > 0) {
   for (const problem of problems) console.error(`FAIL ${problem}`);
