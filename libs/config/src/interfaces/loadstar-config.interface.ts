@@ -1,3 +1,5 @@
+import type { ResourceLimits } from 'node:worker_threads';
+
 /** A `count/window` rate-limit tier, e.g. `600/1m`. */
 export interface RateLimitTier {
   /** Requests allowed per window. */
@@ -99,6 +101,8 @@ export interface WorkerPoolConfig {
   taskTimeoutMs: number;
   /** `false` runs tasks on the main thread instead (for side-by-side benchmarks). */
   offload: boolean;
+  /** V8 limits of each thread: the old generation sized from the process's memory share. */
+  resourceLimits: ResourceLimits;
 }
 
 export interface LogConfig {

@@ -26,7 +26,8 @@ export interface WorkerModuleOptions {
    */
   offload: boolean;
   /**
-   * V8 limits of each worker thread; a thread over them dies and its task fails.
+   * V8 limits of each worker thread; a thread over them dies and its task fails. A limit left
+   * out keeps its default.
    * @default { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 }
    */
   resourceLimits?: ResourceLimits;
