@@ -33,9 +33,14 @@ const check = (ok: boolean, what: string) => {
   else problems.push(what);
 };
 
-function appConfig(env: Record<string, string>, where: string): LoadstarConfig | undefined {
+/** @param resources the CPUs and memory the app sizes its pools from (this machine's if unset) */
+function appConfig(
+  env: Record<string, string>,
+  where: string,
+  resources?: ContainerResources,
+): LoadstarConfig | undefined {
   try {
-    const config = parseEnvironment(env, ROOT);
+    const config = parseEnvironment(env, ROOT, resources);
     check(true, `${where}: the app accepts its environment`);
     return config;
   } catch (error) {
@@ -248,17 +253,6 @@ function limitsOf(container: Manifest): ContainerResources {
   };
 }
 
-/** The app's configuration inside `container` (its environment and limits), or a problem. */
-function configIn(env: Record<string, string>, resources: ContainerResources, where: string) {
-  try {
-    return parseEnvironment({ ...SECRET_PLACEHOLDERS, ...env }, ROOT, resources);
-  } catch (error) {
-    if (!(error instanceof ConfigValidationError)) throw error;
-    check(false, `${where}: ${error.message}`);
-    return undefined;
-  }
-}
-
 const envOf = (container: Manifest): Record<string, string> =>
   Object.fromEntries((container.env ?? []).map((v: Manifest) => [v.name, String(v.value)]));
 
@@ -369,8 +363,16 @@ function checkKustomizeBuild(buildFile: string): void {
 
   // the connection budget at the HPA's maximum, during a rollout's surge
   const resources = limitsOf(container);
-  const config = configIn(configMap.data, resources, 'Deployment pod');
-  const jobConfig = configIn(envOf(jobContainer), limitsOf(jobContainer), 'migrate Job');
+  const config = appConfig(
+    { ...SECRET_PLACEHOLDERS, ...configMap.data },
+    'Deployment pod, in its limits',
+    resources,
+  );
+  const jobConfig = appConfig(
+    { ...SECRET_PLACEHOLDERS, ...envOf(jobContainer) },
+    'migrate Job, in its limits',
+    limitsOf(jobContainer),
+  );
   if (!config || !jobConfig) return;
   const surge = deployment.spec.strategy?.rollingUpdate?.maxSurge ?? '25%';
   const surgePods = String(surge).endsWith('%')
@@ -533,7 +535,7 @@ function checkPm2(): void {
     app.env.PROCESS_INSTANCES === String(app.instances),
     'PM2 tells each instance how many there are (PROCESS_INSTANCES)',
   );
-  const config = configIn(app.env, readContainerResources(), 'PM2 instance');
+  const config = appConfig({ ...SECRET_PLACEHOLDERS, ...app.env }, 'PM2 instance');
   if (!config) return;
   const total = app.instances * (config.database.poolMax + HEALTH_CONNECTIONS_PER_PROCESS);
   check(
