@@ -44,6 +44,7 @@ export interface DatabaseConfig {
   /** Primary's URL; `undefined` starts the embedded PostgreSQL. */
   url?: string;
   replicaUrls: string[];
+  /** Connections of the pool; by default `2 × CPUs + 1` of the process's share of the container. */
   poolMax: number;
   poolMin: number;
   poolIdleMs: number;
@@ -95,6 +96,7 @@ export interface ClusterConfig {
 }
 
 export interface WorkerPoolConfig {
+  /** Threads; by default one per spare CPU of the process's share, bounded by its memory. */
   size: number;
   maxQueue: number;
   /** Budget of one task, queueing included; a task over it is aborted (its thread replaced). */
