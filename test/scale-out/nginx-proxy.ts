@@ -23,7 +23,8 @@ function configFor(upstreamPorts: number[], listenPort: number): string {
   const shipped = readFileSync(join(NGINX_DIR, 'nginx.conf'), 'utf8');
   const servers = upstreamPorts.map((port) => `    server 127.0.0.1:${port};`).join('\n');
   const config = shipped
-    .replace(/^(\s*server\s+app-\d+:\d+;\n)+/m, `${servers}\n`)
+    // loopback addresses need no `resolve` (which Debian's nginx 1.22 does not know)
+    .replace(/^(\s*server\s+app-\d+:\d+(\s+resolve)?;\n)+/m, `${servers}\n`)
     .replace(/^(\s*)listen\s+\d+;/m, `$1listen 127.0.0.1:${listenPort};`);
   if (!config.includes(servers) || !config.includes(`listen 127.0.0.1:${listenPort};`)) {
     throw new Error('deploy/nginx/nginx.conf no longer has the upstream and listen lines expected');

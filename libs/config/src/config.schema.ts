@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigValidationError } from './config.errors';
+import {
+  ContainerResources,
+  defaultPoolMax,
+  defaultWorkerHeapMb,
+  defaultWorkerPoolSize,
+  processShare,
+  readContainerResources,
+} from './config.resources';
 import {
   LoadstarConfig,
   LogConfig,
@@ -209,8 +216,8 @@ function parseMetricsToken(reader: EnvReader): string | undefined {
   );
 }
 
-function parseClusterWorkers(reader: EnvReader, cores: number): number {
-  if (reader.raw('CLUSTER_WORKERS') === 'max') return cores;
+function parseClusterWorkers(reader: EnvReader, cpus: number): number {
+  if (reader.raw('CLUSTER_WORKERS') === 'max') return Math.max(1, Math.floor(cpus));
   return reader.int('CLUSTER_WORKERS', 0, 0, 64);
 }
 
@@ -218,12 +225,20 @@ function parseClusterWorkers(reader: EnvReader, cores: number): number {
  * Parses and validates the whole configuration from environment variables (contract §1).
  * Usable before dependency injection (bootstrap, `ormconfig.ts`, scripts).
  *
+ * The defaults of the database pool and the worker pool come from the CPUs and memory this
+ * process may use: the container's limits (cgroup), shared equally among the processes started
+ * side by side (`PROCESS_INSTANCES`, and `CLUSTER_WORKERS` with its standby).
+ *
+ * @param resources the machine's or container's CPUs and memory
  * @throws ConfigValidationError naming every invalid variable in one line.
  * @example const config = parseEnvironment(process.env);
  */
-export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): LoadstarConfig {
+export function parseEnvironment(
+  env: Env = process.env,
+  cwd = process.cwd(),
+  resources: ContainerResources = readContainerResources(),
+): LoadstarConfig {
   const reader = new EnvReader(env);
-  const cores = availableParallelism();
   const nodeEnv = reader.oneOf('NODE_ENV', ENVIRONMENTS, 'development');
   const production = nodeEnv === 'production';
 
@@ -238,8 +253,18 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
     reader.problems.push('JWT_SECRET must be at least 32 characters');
   }
 
-  const poolMax = reader.int('DB_POOL_MAX', 2 * cores + 1, 1, 1_000);
-  const workerPoolSize = reader.int('WORKER_POOL_SIZE', Math.max(1, cores - 1), 1, 256);
+  const instances = reader.int('PROCESS_INSTANCES', 1, 1, 1_024);
+  const clusterWorkers = parseClusterWorkers(reader, resources.cpus / instances);
+  // every cluster worker, the standby included, builds a whole application with its pools
+  const share = processShare(resources, instances * (clusterWorkers > 0 ? clusterWorkers + 1 : 1));
+  const poolMax = reader.int('DB_POOL_MAX', defaultPoolMax(share), 1, 1_000);
+  const workerPoolSize = reader.int('WORKER_POOL_SIZE', defaultWorkerPoolSize(share), 1, 256);
+  const workerHeapMb = reader.int(
+    'WORKER_POOL_HEAP_MB',
+    defaultWorkerHeapMb(share, workerPoolSize),
+    16,
+    65_536,
+  );
   const tiers: Record<RateLimitTierName, RateLimitTier> = {
     default: reader.tier('RATE_LIMIT_DEFAULT', '600/1m'),
     auth: reader.tier('RATE_LIMIT_AUTH', '10/15m'),
@@ -302,12 +327,13 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       keyPrefix: parseRateLimitKeyPrefix(reader),
     },
     metrics: { enabled: reader.bool('METRICS_ENABLED', true), token: parseMetricsToken(reader) },
-    cluster: { workers: parseClusterWorkers(reader, cores) },
+    cluster: { workers: clusterWorkers },
     workerPool: {
       size: workerPoolSize,
       maxQueue: reader.int('WORKER_POOL_MAX_QUEUE', 64 * workerPoolSize, 0),
       taskTimeoutMs: reader.int('WORKER_TASK_TIMEOUT_MS', 30_000, 1),
       offload: reader.bool('WORKER_OFFLOAD', true),
+      resourceLimits: { maxOldGenerationSizeMb: workerHeapMb },
     },
     log: {
       level: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -1,3 +1,5 @@
+import type { ResourceLimits } from 'node:worker_threads';
+
 /** A `count/window` rate-limit tier, e.g. `600/1m`. */
 export interface RateLimitTier {
   /** Requests allowed per window. */
@@ -57,6 +59,7 @@ export interface DatabaseConfig {
   /** Primary's URL; `undefined` starts the embedded PostgreSQL. */
   url?: string;
   replicaUrls: string[];
+  /** Connections of the pool; by default `2 × CPUs + 1` of the process's share of the container. */
   poolMax: number;
   poolMin: number;
   poolIdleMs: number;
@@ -116,12 +119,15 @@ export interface ClusterConfig {
 }
 
 export interface WorkerPoolConfig {
+  /** Threads; by default one per spare CPU of the process's share, bounded by its memory. */
   size: number;
   maxQueue: number;
   /** Budget of one task, queueing included; a task over it is aborted (its thread replaced). */
   taskTimeoutMs: number;
   /** `false` runs tasks on the main thread instead (for side-by-side benchmarks). */
   offload: boolean;
+  /** V8 limits of each thread: the old generation sized from the process's memory share. */
+  resourceLimits: ResourceLimits;
 }
 
 export interface LogConfig {
