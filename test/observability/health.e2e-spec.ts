@@ -6,6 +6,7 @@ import { PrivatePostgres } from '../utils/private-postgres';
 import { PrivateRedis } from '../utils/private-redis';
 import { parseSamples } from '../utils/prometheus-text';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { readinessUntil } from '../utils/readiness';
 
 const POOL_MAX = 2;
 const OPERATIONS_ROUTES = ['/health/live', '/health/ready', '/metrics'];
@@ -50,12 +51,7 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
     expect(live.status).toBe(200);
     expect(live.body).toMatchObject({ status: 'ok' });
     expect(Object.keys(live.body.details).sort()).toEqual(['eventLoop', 'heap']);
-    // with REDIS_URL, the readiness connection to Redis is opened in the background at start
-    let ready = await t.api.get('/health/ready');
-    for (let i = 0; ready.body.degraded?.length !== 0 && i < 50; i++) {
-      await sleep(100);
-      ready = await t.api.get('/health/ready');
-    }
+    const ready = await readinessUntil(t.api);
     expect(ready.status).toBe(200);
     expect(ready.body.degraded).toEqual([]);
     expect(ready.body.details).toMatchObject({
@@ -160,19 +156,9 @@ describe('readiness and Redis (e2e, private redis-server)', () => {
     await redis?.kill();
   });
 
-  async function readyUntil(app: TestApp, done: (res: ApiResponse) => boolean) {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const res = await app.api.get('/health/ready');
-      if (done(res) || Date.now() > deadline) return res;
-      await sleep(200);
-    }
-  }
-
   it('Redis down: 200 with Redis degraded where the app serves without it, 503 where required', async () => {
     for (const app of [optional, required]) {
-      // the readiness connection is opened in the background at start
-      const up = await readyUntil(app, (res) => res.body.details?.redis?.status === 'up');
+      const up = await readinessUntil(app.api);
       expect([up.status, up.body.degraded, up.body.details.redis]).toEqual([
         200,
         [],
@@ -181,7 +167,7 @@ describe('readiness and Redis (e2e, private redis-server)', () => {
     }
     await redis.kill();
     try {
-      const degraded = await readyUntil(optional, (res) => res.body.degraded?.length > 0);
+      const degraded = await readinessUntil(optional.api, (res) => res.body.degraded?.length > 0);
       expect(degraded.status).toBe(200);
       expect(degraded.body).toMatchObject({
         status: 'ok',
@@ -193,7 +179,7 @@ describe('readiness and Redis (e2e, private redis-server)', () => {
       expect((await optional.api.get(`/api/users/${user.id}`)).status).toBe(200);
       expect((await optional.api.get('/api/config')).status).toBe(200);
 
-      const down = await readyUntil(required, (res) => res.status === 503);
+      const down = await readinessUntil(required.api, (res) => res.status === 503);
       expect(down.status).toBe(503);
       expect(down.body).toMatchObject({
         statusCode: 503,
@@ -203,8 +189,8 @@ describe('readiness and Redis (e2e, private redis-server)', () => {
     } finally {
       await redis.restart();
     }
-    const back = await readyUntil(optional, (res) => res.body.details?.redis?.status === 'up');
+    const back = await readinessUntil(optional.api);
     expect([back.status, back.body.degraded]).toEqual([200, []]);
-    expect((await readyUntil(required, (res) => res.status === 200)).status).toBe(200);
+    expect((await readinessUntil(required.api)).status).toBe(200);
   });
 });

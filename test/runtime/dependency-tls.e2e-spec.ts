@@ -1,9 +1,9 @@
 import { AppProcess, startAppProcess } from '../utils/app-process';
-import { sleep } from '../utils/net';
 import { PrivatePostgres } from '../utils/private-postgres';
 import { PrivateRedis } from '../utils/private-redis';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { createTestCertificates, TestCertificates } from '../utils/tls-certificates';
+import { readinessUntil } from '../utils/readiness';
 
 /**
  * What a managed PostgreSQL or Redis asks for: TLS, verified (`sslmode=verify-full` with
@@ -55,11 +55,7 @@ describe('TLS to PostgreSQL and Redis (e2e, private servers)', () => {
     });
 
     it('talks to Redis over TLS only, and caches there', async () => {
-      let ready = await app.api.get('/health/ready');
-      for (let i = 0; ready.body.degraded?.length !== 0 && i < 50; i++) {
-        await sleep(100);
-        ready = await app.api.get('/health/ready');
-      }
+      const ready = await readinessUntil(app.api);
       expect([ready.status, ready.body.degraded]).toEqual([200, []]);
       const user = await app.api.createUser('Over TLS');
       await app.api.get(`/api/users/${user.id}`);

@@ -5,6 +5,7 @@ import { sleep } from '../utils/net';
 import { PrivateRedis } from '../utils/private-redis';
 import { privateRateLimitKeyPrefix } from '../utils/rate-limits';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { readinessUntil } from '../utils/readiness';
 
 /**
  * Redis as docker-compose.yml runs it: private, with `requirepass`, and `REDIS_URL` carrying
@@ -47,12 +48,7 @@ describe('Redis with a password (e2e, private redis-server --requirepass)', () =
     afterAll(() => t?.close());
 
     it('is ready, with Redis up', async () => {
-      // the readiness connection is opened in the background at start
-      let ready = await t.api.get('/health/ready');
-      for (let i = 0; ready.body.degraded?.length !== 0 && i < 50; i++) {
-        await sleep(100);
-        ready = await t.api.get('/health/ready');
-      }
+      const ready = await readinessUntil(t.api);
       expect([ready.status, ready.body.degraded, ready.body.details.redis]).toEqual([
         200,
         [],
