@@ -48,8 +48,8 @@ USER node
 EXPOSE 3000
 # liveness only: readiness (/health/ready) depends on the database and belongs to the
 # orchestrator. bash's /dev/tcp instead of a Node process every 10 s: one HTTP/1.0 request,
-# healthy on a 200 status line.
+# healthy on a 200 status line. On OPS_PORT when set (the public port then answers 404).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PORT} && printf 'GET /health/live HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && read -r -t 2 status <&3 && [[ $status == 'HTTP/1.1 200 '* ]]"]
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${OPS_PORT:-${PORT}} && printf 'GET /health/live HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && read -r -t 2 status <&3 && [[ $status == 'HTTP/1.1 200 '* ]]"]
 # node as PID 1 receives SIGTERM directly and the app handles it (graceful shutdown, exit 0)
 CMD ["node", "--enable-source-maps", "dist/src/main"]

@@ -6,7 +6,8 @@
  * parser (pool sizes from the containers' limits, the database connection budget), and the
  * Dockerfile. Exits 1 naming each problem.
  *
- * Usage: ts-node .ci/validate-deploy.ts <docker-compose config output> <kubectl kustomize output>
+ * Usage: ts-node .ci/validate-deploy.ts <docker-compose config output>
+ *          <the same with docker-compose.local.yml> <kubectl kustomize output>
  */
 import { isDeepStrictEqual } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -84,6 +85,85 @@ function loadManifests(): Map<string, Manifest[]> {
   return byKind;
 }
 
+/**
+ * The Secret the pods read, which no file here applies (kustomization.yaml documents the
+ * `kubectl create secret` for it), with a value of the documented form for each key, so that
+ * the app's parser can check the ConfigMap with it.
+ */
+const EXTERNAL_SECRET = 'loadstar-secrets';
+/** Values of the documented form for its keys; they size nothing, so any valid ones do here. */
+const SECRET_PLACEHOLDERS: Record<string, string> = {
+  DATABASE_URL: 'postgres://loadstar:validate-only@postgres:5432/loadstar?sslmode=verify-full',
+  REDIS_URL: 'rediss://:validate-only@redis:6379',
+  JWT_SECRET: 'validate-only-Qm9yZWFsaXMgbm9uIGV4aXN0aXQ',
+};
+
+/** The keys that carry a password or a signing key: never in a ConfigMap, never in git. */
+const SECRET_KEYS = [...Object.keys(SECRET_PLACEHOLDERS), 'METRICS_TOKEN'];
+
+/** A `redis://` / `rediss://` URL with a password in it. */
+const hasRedisPassword = (url: string) => {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * kustomization.yaml documents how to create the Secret the pods read, with every key the app
+ * needs in production; the ConfigMap holds none of them.
+ */
+function checkExternalSecret(kustomization: Manifest, configMap: Manifest): void {
+  const text = readFileSync(join(K8S_DIR, kustomization.file), 'utf8');
+  check(
+    text.includes(`kubectl create secret generic ${EXTERNAL_SECRET}`),
+    `kustomization.yaml documents kubectl create secret generic ${EXTERNAL_SECRET}`,
+  );
+  for (const key of Object.keys(SECRET_PLACEHOLDERS)) {
+    check(text.includes(`--from-literal=${key}=`), `the documented Secret has ${key}`);
+  }
+  const documentedRedisUrl = /--from-literal=REDIS_URL='([^']*)'/.exec(text)?.[1] ?? '';
+  check(
+    /^rediss?:\/\/[^@\s/]*:[^@\s/]+@/.test(documentedRedisUrl),
+    "the documented Secret's REDIS_URL carries a password",
+  );
+  const inConfigMap = SECRET_KEYS.filter((key) => key in (configMap.data ?? {}));
+  check(
+    inConfigMap.length === 0,
+    `the ConfigMap holds no secret (${inConfigMap.join(', ') || 'none of ' + SECRET_KEYS.join(', ')})`,
+  );
+}
+
+/**
+ * The operations routes stay off the Service: OPS_PORT is set, the probes and the Prometheus
+ * annotation use it, and the Service does not target it.
+ */
+function checkOperationsPort(
+  config: LoadstarConfig,
+  pod: Manifest,
+  container: Manifest,
+  service: Manifest,
+): void {
+  const opsPort = config.http.operations?.port;
+  check(opsPort !== undefined, 'OPS_PORT set: health, metrics and OpenAPI off the public port');
+  const named: Manifest | undefined = container.ports.find(
+    (port: Manifest) => port.containerPort === opsPort,
+  );
+  const targetsOps = (port: unknown) => port === named?.name || port === opsPort;
+  for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+    check(targetsOps(container[probe]?.httpGet?.port), `${probe} on the operations port`);
+  }
+  check(
+    Number(pod.metadata.annotations?.['prometheus.io/port']) === opsPort,
+    'Prometheus scrapes the operations port (prometheus.io/port)',
+  );
+  check(
+    !service.spec.ports.some((port: Manifest) => targetsOps(port.targetPort)),
+    'the Service does not expose the operations port',
+  );
+}
+
 function checkKubernetes(): void {
   const manifests = loadManifests();
   const one = (kind: string): Manifest => {
@@ -93,13 +173,13 @@ function checkKubernetes(): void {
   };
   const deployment = one('Deployment');
   const configMap = one('ConfigMap');
-  const secret = one('Secret');
   const kustomization = one('Kustomization');
   const listed = new Set<string>(kustomization.resources);
-  for (const kind of ['ConfigMap', 'Secret', 'Deployment', 'Service', 'HorizontalPodAutoscaler']) {
+  for (const kind of ['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler']) {
     check(listed.has(one(kind).file), `kustomization.yaml lists the ${kind}`);
   }
   check(listed.has(one('PodDisruptionBudget').file), 'kustomization.yaml lists the PDB');
+  checkExternalSecret(kustomization, configMap);
 
   const pod = deployment.spec.template;
   const labels = pod.metadata.labels;
@@ -118,11 +198,14 @@ function checkKubernetes(): void {
   const envFrom = container.envFrom ?? [];
   check(
     envFrom.some((source: Manifest) => source.configMapRef?.name === configMap.metadata.name) &&
-      envFrom.some((source: Manifest) => source.secretRef?.name === secret.metadata.name),
-    'the container takes its environment from the ConfigMap and the Secret',
+      envFrom.some((source: Manifest) => source.secretRef?.name === EXTERNAL_SECRET),
+    `the container takes its environment from the ConfigMap and the Secret ${EXTERNAL_SECRET}`,
   );
 
-  const config = appConfig({ ...configMap.data, ...secret.stringData }, 'ConfigMap + Secret');
+  const config = appConfig(
+    { ...configMap.data, ...SECRET_PLACEHOLDERS },
+    'ConfigMap + the documented Secret',
+  );
   const preStop: string[] = container.lifecycle?.preStop?.exec?.command ?? [];
   const preStopS = preStop[0] === 'sleep' ? Number(preStop[1]) : NaN;
   check(preStopS > 0, 'preStop sleeps before SIGTERM');
@@ -144,6 +227,7 @@ function checkKubernetes(): void {
     service.spec.ports.every((port: Manifest) => portNames.has(port.targetPort)),
     'Service targets a named container port',
   );
+  if (config) checkOperationsPort(config, pod, container, service);
   const hpa = one('HorizontalPodAutoscaler');
   check(
     hpa.spec.scaleTargetRef.kind === 'Deployment' &&
@@ -162,9 +246,78 @@ function checkKubernetes(): void {
   );
 }
 
+/** Services of a `docker-compose config` output. */
+const composeServices = (resolvedFile: string): Record<string, Manifest> =>
+  (parseYaml(readFileSync(resolvedFile, 'utf8')) as Manifest).services;
+
+/** PostgreSQL and Redis, recognised by their images. */
+const isDataService = (service: Manifest) => /^(postgres|redis):/.test(String(service.image));
+
+/** The host address a `ports:` entry publishes on (`undefined`: every interface). */
+function publishedOn(port: string | Manifest): string | undefined {
+  if (typeof port !== 'string') return port.host_ip;
+  const parts = port.replace(/\/\w+$/, '').split(':');
+  return parts.length === 3 ? parts[0] : undefined;
+}
+
+/**
+ * The data services are private and need a password: no published port (docker-compose.local.yml
+ * publishes them on loopback, for a host run), Redis started with `requirepass`, and the
+ * passwords, in the data services and in every URL that reaches them, the ones given in the
+ * environment (`.ci/validate-deploy` exports samples), none written in the file.
+ */
+function checkComposeDataServices(
+  services: Record<string, Manifest>,
+  withLocalAccess: Record<string, Manifest>,
+): void {
+  const data = Object.entries(services).filter(([, service]) => isDataService(service));
+  check(
+    data.length === 2,
+    `compose runs PostgreSQL and Redis (${data.map(([n]) => n).join(', ')})`,
+  );
+  for (const [name, service] of data) {
+    check(service.ports === undefined, `compose ${name}: no published port`);
+    const local: (string | Manifest)[] = withLocalAccess[name]?.ports ?? [];
+    check(
+      local.every((port) => publishedOn(port) === '127.0.0.1'),
+      `docker-compose.local.yml publishes ${name} on 127.0.0.1 only`,
+    );
+  }
+  const { POSTGRES_PASSWORD, REDIS_PASSWORD } = process.env;
+  const [, postgres] = data.find(([, s]) => String(s.image).startsWith('postgres:')) ?? [];
+  const [, redis] = data.find(([, s]) => String(s.image).startsWith('redis:')) ?? [];
+  check(
+    POSTGRES_PASSWORD !== undefined &&
+      postgres?.environment?.POSTGRES_PASSWORD === POSTGRES_PASSWORD,
+    'compose PostgreSQL: password from the environment (POSTGRES_PASSWORD)',
+  );
+  check(
+    REDIS_PASSWORD !== undefined &&
+      redis?.environment?.REDIS_PASSWORD === REDIS_PASSWORD &&
+      [redis.command ?? []].flat().join(' ').includes('requirepass'),
+    'compose Redis: requirepass, from the environment (REDIS_PASSWORD)',
+  );
+  for (const [name, service] of Object.entries(services)) {
+    const env: Record<string, string> = service.environment ?? {};
+    if (env.REDIS_URL !== undefined) {
+      check(
+        hasRedisPassword(env.REDIS_URL) && new URL(env.REDIS_URL).password === REDIS_PASSWORD,
+        `compose ${name}: REDIS_URL carries REDIS_PASSWORD`,
+      );
+    }
+    if (env.DATABASE_URL !== undefined) {
+      check(
+        new URL(env.DATABASE_URL).password === POSTGRES_PASSWORD,
+        `compose ${name}: DATABASE_URL carries POSTGRES_PASSWORD`,
+      );
+    }
+  }
+}
+
 /** `docker-compose config` output: the compose file with anchors merged and variables set. */
-function checkCompose(resolvedComposeFile: string): void {
-  const services = (parseYaml(readFileSync(resolvedComposeFile, 'utf8')) as Manifest).services;
+function checkCompose(resolvedComposeFile: string, resolvedWithLocalAccess: string): void {
+  const services = composeServices(resolvedComposeFile);
+  checkComposeDataServices(services, composeServices(resolvedWithLocalAccess));
   const apps = Object.entries(services).filter(([, s]: [string, any]) =>
     String(s.image).startsWith('loadstar:'),
   );
@@ -177,7 +330,10 @@ function checkCompose(resolvedComposeFile: string): void {
   );
   for (const [name, service] of apps as [string, Manifest][]) {
     const config = appConfig(service.environment, `compose ${name}`);
-    check(config?.http.trustProxy === true, `compose ${name}: TRUST_PROXY=true behind nginx`);
+    check(
+      config?.http.trustProxy === 1,
+      `compose ${name}: TRUST_PROXY=1 (one proxy, nginx, in front of the replica)`,
+    );
     const graceS = /^(\d+)s$/.exec(service.stop_grace_period ?? '')?.[1];
     if (config) {
       check(
@@ -216,11 +372,6 @@ const DATABASE_CONNECTION_BUDGET = 90;
 const HEALTH_CONNECTIONS_PER_PROCESS = 1;
 /** Memory of a Node process beyond its old-generation heaps: young generations, code, buffers. */
 const NODE_MEMORY_BEYOND_HEAPS_MIB = 64;
-/** Values only the Secret holds; they size nothing, so any valid ones do here. */
-const SECRET_PLACEHOLDERS = {
-  DATABASE_URL: 'postgres://validate@postgres:5432/loadstar',
-  JWT_SECRET: 'validate-only-0123456789abcdef0123456789',
-};
 
 /** Kubernetes quantities: CPUs ('2', '500m') and bytes ('512Mi', '1Gi', '536870912'). */
 function cpuQuantity(quantity: string | number): number {
@@ -281,6 +432,14 @@ function checkKustomizeBuild(buildFile: string): void {
   const [configMap] = all('ConfigMap');
   const [hpa] = all('HorizontalPodAutoscaler');
   check(job !== undefined, 'the migrate Job is part of the kustomization');
+  // a Secret in the build (a listed file, a secretGenerator) would apply values from git
+  const withValues = all('Secret').filter(
+    (secret) => Object.keys({ ...secret.data, ...secret.stringData }).length > 0,
+  );
+  check(
+    withValues.length === 0,
+    `kubectl kustomize deploy/k8s builds no Secret with values (${withValues.map((secret) => secret.metadata.name).join(', ') || 'none'})`,
+  );
   if (!deployment || !job || !configMap || !hpa) return;
 
   // no replicas while an HPA scales the Deployment: each apply would reset the HPA's count
@@ -508,13 +667,19 @@ function checkPrometheus(resolvedComposeFile: string, buildFile: string): void {
   const deployment = built.find((m) => m.kind === 'Deployment');
   const job = built.find((m) => m.kind === 'Job');
   if (!deployment || !job) return;
-  const port = deployment.spec.template.spec.containers[0].ports[0].containerPort;
+  const configMap = built.find((m) => m.kind === 'ConfigMap');
+  const http = appConfig(
+    { ...configMap?.data, ...SECRET_PLACEHOLDERS },
+    'ConfigMap, for the metrics port',
+  )?.http;
+  // /metrics is on the operations listener when OPS_PORT is set, else on the public port
+  const port = http?.operations?.port ?? http?.port;
   for (const ip of ['10.1.2.3', 'fd00::7']) {
     const target = relabel(podMetaLabels(deployment.spec.template, ip), k8sJob.relabel_configs);
     const expected = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     check(
       target?.__address__ === expected && target?.__metrics_path__ === '/metrics',
-      `Prometheus (Kubernetes) scrapes a loadstar pod at ${expected}/metrics (got ${target?.__address__}${target?.__metrics_path__})`,
+      `Prometheus (Kubernetes) scrapes a loadstar pod's metrics port at ${expected}/metrics (got ${target?.__address__}${target?.__metrics_path__})`,
     );
   }
   check(
@@ -582,14 +747,15 @@ function checkImage(resolvedComposeFile: string): void {
   );
 }
 
-const [resolvedComposeFile, kustomizeBuildFile] = process.argv.slice(2);
-if (!resolvedComposeFile || !kustomizeBuildFile)
+const [resolvedComposeFile, resolvedWithLocalAccess, kustomizeBuildFile] = process.argv.slice(2);
+if (!resolvedComposeFile || !resolvedWithLocalAccess || !kustomizeBuildFile) {
   throw new Error(
-    'usage: validate-deploy.ts <docker-compose config output> <kubectl kustomize output>',
+    'usage: validate-deploy.ts <docker-compose config output> <the same with docker-compose.local.yml> <kubectl kustomize output>',
   );
+}
 checkKubernetes();
 checkKustomizeBuild(kustomizeBuildFile);
-checkCompose(resolvedComposeFile);
+checkCompose(resolvedComposeFile, resolvedWithLocalAccess);
 checkDockerfile();
 checkImage(resolvedComposeFile);
 checkNginx(resolvedComposeFile);

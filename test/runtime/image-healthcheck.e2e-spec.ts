@@ -15,12 +15,15 @@ function healthcheckCommand(): string[] {
   return JSON.parse(exec[1]) as string[];
 }
 
-/** Runs the healthcheck against `port` as the image would (PORT from its environment). */
-function runHealthcheck(port: number): Promise<number> {
+/** Runs the healthcheck against `port` as the image would (PORT, OPS_PORT from its environment). */
+function runHealthcheck(port: number, opsPort?: number): Promise<number> {
   const [file, ...args] = healthcheckCommand();
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
+  delete env.OPS_PORT;
+  if (opsPort !== undefined) env.OPS_PORT = String(opsPort);
   return new Promise((done) => {
     const child = execFile(file, args, {
-      env: { ...process.env, PORT: String(port) },
+      env,
       timeout: 5_000,
     });
     child.once('exit', (code) => done(code ?? -1));
@@ -48,6 +51,18 @@ describe("the image's HEALTHCHECK (e2e, without Docker)", () => {
 
   it('passes while /health/live answers 200', async () => {
     expect(await runHealthcheck(Number(new URL(t.url).port))).toBe(0);
+  });
+
+  it('checks the operations listener when OPS_PORT is set', async () => {
+    const split = await startTestApp({ OPS_PORT: '0' });
+    try {
+      const [api, ops] = [split.url, split.ops!.baseUrl].map((url) => Number(new URL(url).port));
+      expect(await runHealthcheck(api, ops)).toBe(0);
+      // the public listener answers /health/live with a 404 then
+      expect(await runHealthcheck(api)).not.toBe(0);
+    } finally {
+      await split.close();
+    }
   });
 
   it('fails on a 503 and when nothing listens', async () => {

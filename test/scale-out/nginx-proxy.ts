@@ -76,8 +76,9 @@ export async function startNginxProxy(upstreamPorts: number[]): Promise<NginxPro
   const api = new ApiClient(url);
   for (let attempt = 0; ; attempt++) {
     if (hasExited) throw new Error(`nginx exited at start:\n${stderr}`);
-    const live = await api.get('/health/live').catch(() => undefined);
-    if (live?.status === 200) break;
+    // the shipped configuration answers the operations routes itself: ask the API
+    const proxied = await api.get('/api/config').catch(() => undefined);
+    if (proxied?.status === 200) break;
     if (attempt === 100) {
       child.kill('SIGKILL');
       throw new Error(`nginx did not proxy within 10 s:\n${stderr}`);

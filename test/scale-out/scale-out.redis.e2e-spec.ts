@@ -34,7 +34,7 @@ describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
     // one limiter namespace for the instances of this run, unused by anything else
     RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
     RATE_LIMIT_EXPENSIVE: `${EXPENSIVE_LIMIT}/1h`,
-    TRUST_PROXY: 'true',
+    TRUST_PROXY: '1',
     // a busy test machine stalls event loops now and then; shedding has tests of its own
     SHED_EVENT_LOOP_DELAY_MS: '0',
   };
@@ -51,6 +51,16 @@ describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
     await nginx?.stop();
     await Promise.all(apps.map((app) => app.stop()));
   });
+
+  it.each(['/health/ready', '/health/live', '/metrics', '/docs', '/docs-json'])(
+    'nginx keeps %s off the public side, in the error shape',
+    async (path) => {
+      const res = await nginx.api.get(path);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual(errorBody(404, `Cannot GET ${path}`));
+      expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
+    },
+  );
 
   it('holds one rate limit across the instances, keyed on the address nginx saw', async () => {
     const user = await nginx.api.createUser();

@@ -108,6 +108,53 @@ describe('parseEnvironment', () => {
       );
     });
 
+    it.each([
+      [{}, false],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false' }, true],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false', RATE_LIMIT_ENABLED: 'false' }, false],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false', REDIS_REQUIRED: 'false' }, false],
+      [{ REDIS_REQUIRED: 'true' }, true],
+    ])('REDIS_REQUIRED for %j is %s', (env, required) => {
+      expect(parseEnvironment(env).redis.required).toBe(required);
+    });
+
+    it('serves the operations routes on the public listener unless OPS_PORT is set', () => {
+      expect(parseEnvironment({}).http.operations).toBeUndefined();
+      expect(parseEnvironment({ OPS_PORT: '9464' }).http.operations).toEqual({
+        port: 9464,
+        host: '0.0.0.0',
+      });
+      expect(
+        parseEnvironment({ HOST: '10.1.2.3', OPS_PORT: '9464', OPS_HOST: '127.0.0.1' }).http
+          .operations,
+      ).toEqual({ port: 9464, host: '127.0.0.1' });
+      expect(() => parseEnvironment({ PORT: '8080', OPS_PORT: '8080' })).toThrow(
+        /OPS_PORT must differ from PORT/,
+      );
+    });
+
+    it('serves OpenAPI by default except in production', () => {
+      const production = {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app@db/app',
+        JWT_SECRET: 'Zx8!qT2#vLp9@rW4$mN7^bK3&hJ6*cF1(gD5)sA0',
+      };
+      expect(parseEnvironment({}).http.docsEnabled).toBe(true);
+      expect(parseEnvironment(production).http.docsEnabled).toBe(false);
+      expect(parseEnvironment({ ...production, DOCS_ENABLED: 'true' }).http.docsEnabled).toBe(true);
+    });
+
+    it('reads METRICS_TOKEN and refuses a short one', () => {
+      expect(parseEnvironment({}).metrics.token).toBeUndefined();
+      expect(parseEnvironment({ METRICS_TOKEN: 'a'.repeat(16) }).metrics.token).toBe(
+        'a'.repeat(16),
+      );
+      expect(() => parseEnvironment({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+      expect(() => parseEnvironment({ METRICS_TOKEN: 'has a space in it!' })).toThrow(
+        /METRICS_TOKEN/,
+      );
+    });
+
     it('reads RATE_LIMIT_KEY_PREFIX and refuses one with spaces', () => {
       expect(parseEnvironment({ RATE_LIMIT_KEY_PREFIX: 'app2:rl:' }).rateLimit.keyPrefix).toBe(
         'app2:rl:',
@@ -118,12 +165,27 @@ describe('parseEnvironment', () => {
     });
 
     it.each([
-      ['true', true],
+      ['false', false],
+      ['0', false],
       ['2', 2],
       ['10.0.0.0/8, 127.0.0.1', ['10.0.0.0/8', '127.0.0.1']],
+      ['fd00::/8,::1', ['fd00::/8', '::1']],
     ])('parses TRUST_PROXY=%s', (value, expected) => {
       expect(parseEnvironment({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
     });
+
+    it('refuses TRUST_PROXY=true, saying what to set instead', () => {
+      expect(() => parseEnvironment({ TRUST_PROXY: 'true' })).toThrow(
+        /TRUST_PROXY must not be true .*number of proxies.*addresses\/CIDRs/,
+      );
+    });
+
+    it.each(['10.0.0.0/33', '300.1.1.1', '::1/129', 'proxy.internal', '1.2.3.4/8/9', '17'])(
+      'refuses TRUST_PROXY=%s',
+      (value) => {
+        expect(() => parseEnvironment({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+      },
+    );
 
     it('reads the worker pool variables', () => {
       const config = parseEnvironment(
