@@ -77,7 +77,7 @@ export class AppModule {
         MetricsModule.forRootAsync({
           inject: [ConfigService],
           useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
-            enabled: configService.get('metrics', { infer: true }).enabled,
+            ...configService.get('metrics', { infer: true }),
             clusterWorker: configService.get('cluster', { infer: true }).workers > 0,
           }),
         }),
@@ -85,6 +85,8 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
             redisUrl: configService.get('redis', { infer: true }).url,
+            redisRequired: configService.get('redis', { infer: true }).required,
+            detailedErrors: configService.get('env', { infer: true }) !== 'production',
             pingTimeoutMs: configService.get('database', { infer: true }).connectTimeoutMs,
           }),
         }),

@@ -11,6 +11,8 @@ import {
   enableGracefulShutdown,
   exitOnFatalErrors,
   isClusterStandby,
+  listenHttpApp,
+  ListeningAddresses,
 } from '@app/http';
 import { createLogDestination, createRootLogger, PinoLogger, PinoNestLogger } from '@app/logging';
 import { answerPrimaryMetricsRequests, serveClusterMetrics } from '@app/metrics';
@@ -33,18 +35,23 @@ async function serve(config: LoadstarConfig): Promise<void> {
     delayMs: config.http.shutdownDelayMs,
     onShutdownStart: () => app.get(ReadinessState).markShuttingDown(),
   });
+  let listening: ListeningAddresses;
   try {
     // onModuleInit hooks (Redis connections, worker threads) run here, so a standby is warm
     await app.init();
     if (isClusterStandby()) await awaitPromotion();
-    await app.listen({ port: config.http.port, host: config.http.host });
+    listening = await listenHttpApp(app, config.http);
   } catch (error) {
     // The pools, Redis and an embedded PostgreSQL this process started close before it
     // exits; the start's error is the one to report, not a follow-up one from closing.
     await app.close().catch(() => undefined);
     throw error;
   }
-  new Logger('Bootstrap').log(`loadstar listening on ${await app.getUrl()}`);
+  const logger = new Logger('Bootstrap');
+  logger.log(`loadstar listening on ${listening.api}`);
+  if (listening.operations) {
+    logger.log(`operations routes (/health, /metrics, /docs) on ${listening.operations} only`);
+  }
 }
 
 /**

@@ -3,8 +3,10 @@ import type { Client } from 'pg';
 import { ApiResponse } from '../utils/api-client';
 import { sleep } from '../utils/net';
 import { PrivatePostgres } from '../utils/private-postgres';
+import { PrivateRedis } from '../utils/private-redis';
 import { parseSamples } from '../utils/prometheus-text';
 import { startTestApp, TestApp } from '../utils/test-app';
+import { readinessUntil } from '../utils/readiness';
 
 const POOL_MAX = 2;
 const OPERATIONS_ROUTES = ['/health/live', '/health/ready', '/metrics'];
@@ -25,7 +27,7 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
       DB_CONNECT_TIMEOUT_MS: '1000',
       RATE_LIMIT_DEFAULT: '2/1m',
       // so that each request below the limit's test can come from a client of its own
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '127.0.0.1',
     });
   }, 60_000);
 
@@ -49,8 +51,9 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
     expect(live.status).toBe(200);
     expect(live.body).toMatchObject({ status: 'ok' });
     expect(Object.keys(live.body.details).sort()).toEqual(['eventLoop', 'heap']);
-    const ready = await t.api.get('/health/ready');
+    const ready = await readinessUntil(t.api);
     expect(ready.status).toBe(200);
+    expect(ready.body.degraded).toEqual([]);
     expect(ready.body.details).toMatchObject({
       database: { status: 'up' },
       eventLoop: { status: 'up' },
@@ -132,5 +135,62 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ message: 'unhealthy: shutdown (shutting down)' });
     expect((await t.api.get('/health/live')).status).toBe(200);
+  });
+});
+
+/** Readiness while a Redis of the suite's own is killed and restarted. */
+describe('readiness and Redis (e2e, private redis-server)', () => {
+  let redis: PrivateRedis;
+  let optional: TestApp;
+  let required: TestApp;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    optional = await startTestApp({ REDIS_URL: redis.url });
+    // a limiter that fails closed cannot serve without Redis: Redis is then required
+    required = await startTestApp({ REDIS_URL: redis.url, RATE_LIMIT_FAIL_OPEN: 'false' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([optional?.close(), required?.close()]);
+    await redis?.kill();
+  });
+
+  it('Redis down: 200 with Redis degraded where the app serves without it, 503 where required', async () => {
+    for (const app of [optional, required]) {
+      const up = await readinessUntil(app.api);
+      expect([up.status, up.body.degraded, up.body.details.redis]).toEqual([
+        200,
+        [],
+        { status: 'up' },
+      ]);
+    }
+    await redis.kill();
+    try {
+      const degraded = await readinessUntil(optional.api, (res) => res.body.degraded?.length > 0);
+      expect(degraded.status).toBe(200);
+      expect(degraded.body).toMatchObject({
+        status: 'ok',
+        degraded: ['redis'],
+        details: { database: { status: 'up' }, redis: { status: 'down' } },
+      });
+      // it really serves: reads, writes and limited routes answer without Redis
+      const user = await optional.api.createUser('Redis away');
+      expect((await optional.api.get(`/api/users/${user.id}`)).status).toBe(200);
+      expect((await optional.api.get('/api/config')).status).toBe(200);
+
+      const down = await readinessUntil(required.api, (res) => res.status === 503);
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({
+        statusCode: 503,
+        message: expect.stringMatching(/^unhealthy: redis \(/),
+        details: { database: { status: 'up' }, redis: { status: 'down' } },
+      });
+    } finally {
+      await redis.restart();
+    }
+    const back = await readinessUntil(optional.api);
+    expect([back.status, back.body.degraded]).toEqual([200, []]);
+    expect((await readinessUntil(required.api)).status).toBe(200);
   });
 });

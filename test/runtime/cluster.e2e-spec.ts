@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { AppProcess, startAppProcess } from '../utils/app-process';
 import { builtApp } from '../utils/built-app';
 import { freePort, sleep } from '../utils/net';
+import { parseSamples } from '../utils/prometheus-text';
 import { probe } from './runtime-probes';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -122,6 +123,47 @@ describe('cluster mode (e2e)', () => {
     process.kill(app.pid, 'SIGTERM');
     expect(await app.exited).toBe(0);
     expect(workers.filter(isAlive)).toEqual([]);
+  }, 240_000);
+
+  it('with OPS_PORT, one scrape of the operations port shows every worker; the public port hides it', async () => {
+    const opsPort = await freePort();
+    app = await startAppProcess(
+      { ...clusterEnv, OPS_PORT: String(opsPort) },
+      { entry, timeoutMs: 120_000 },
+    );
+    // each worker logs the addresses it is bound to
+    const bound = await waitForLog(
+      app,
+      new RegExp(`^operations routes \\(.*\\) on http://127\\.0\\.0\\.1:${opsPort} only$`),
+      2,
+    );
+    expect(new Set(bound.map(({ line }) => line.pid)).size).toBe(2);
+    await waitForLog(
+      app,
+      new RegExp(`^loadstar listening on http://127\\.0\\.0\\.1:${app.port}$`),
+      2,
+    );
+
+    // GET /api/config answered so far by the whole cluster (start-up polls included)
+    const served = async () => {
+      const scrape = await fetch(`http://127.0.0.1:${opsPort}/metrics`);
+      expect(scrape.status).toBe(200);
+      return parseSamples(await scrape.text())
+        .filter(
+          (sample) =>
+            sample.name === 'http_request_duration_seconds_count' &&
+            sample.labels.route === '/api/config',
+        )
+        .reduce((sum, sample) => sum + sample.value, 0);
+    };
+    const before = await served();
+    for (let request = 0; request < 10; request++) {
+      expect(await probe(app.port, '/api/config')).toBe(200);
+    }
+    const servedBy = await waitForLog(app, /^request completed$/, 10);
+    expect(new Set(servedBy.map(({ line }) => line.pid)).size).toBe(2);
+    expect(await served()).toBe(before + 10);
+    expect(await probe(app.port, '/metrics')).toBe(404);
   }, 240_000);
 
   it('restarts a worker that crashes at start with growing delays, then serves once it can', async () => {

@@ -23,7 +23,8 @@ function configFor(upstreamPorts: number[], listenPort: number): string {
   const shipped = readFileSync(join(NGINX_DIR, 'nginx.conf'), 'utf8');
   const servers = upstreamPorts.map((port) => `    server 127.0.0.1:${port};`).join('\n');
   const config = shipped
-    .replace(/^(\s*server\s+app-\d+:\d+;\n)+/m, `${servers}\n`)
+    // loopback addresses need no `resolve` (which Debian's nginx 1.22 does not know)
+    .replace(/^(\s*server\s+app-\d+:\d+(\s+resolve)?;\n)+/m, `${servers}\n`)
     .replace(/^(\s*)listen\s+\d+;/m, `$1listen 127.0.0.1:${listenPort};`);
   if (!config.includes(servers) || !config.includes(`listen 127.0.0.1:${listenPort};`)) {
     throw new Error('deploy/nginx/nginx.conf no longer has the upstream and listen lines expected');
@@ -75,8 +76,9 @@ export async function startNginxProxy(upstreamPorts: number[]): Promise<NginxPro
   const api = new ApiClient(url);
   for (let attempt = 0; ; attempt++) {
     if (hasExited) throw new Error(`nginx exited at start:\n${stderr}`);
-    const live = await api.get('/health/live').catch(() => undefined);
-    if (live?.status === 200) break;
+    // the shipped configuration answers the operations routes itself: ask the API
+    const proxied = await api.get('/api/config').catch(() => undefined);
+    if (proxied?.status === 200) break;
     if (attempt === 100) {
       child.kill('SIGKILL');
       throw new Error(`nginx did not proxy within 10 s:\n${stderr}`);

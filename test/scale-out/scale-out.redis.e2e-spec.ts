@@ -1,4 +1,5 @@
-import { TestUser } from '../utils/api-client';
+import { request as httpRequest } from 'node:http';
+import { errorBody, TestUser } from '../utils/api-client';
 import { AppProcess, startAppProcess } from '../utils/app-process';
 import { sleep } from '../utils/net';
 import { privateRateLimitKeyPrefix, RELAXED_RATE_LIMITS } from '../utils/rate-limits';
@@ -7,6 +8,7 @@ import { NginxProxy, startNginxProxy } from './nginx-proxy';
 const INSTANCES = 3;
 const EXPENSIVE_LIMIT = 12;
 const DASHBOARD_ROUTE = '/api/users/:id/dashboard';
+const MiB = 1024 * 1024;
 
 /** Requests to `route` that one instance answered, whatever their status, from its `/metrics`. */
 async function requestsServed(app: AppProcess, route: string): Promise<number> {
@@ -32,7 +34,7 @@ describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
     // one limiter namespace for the instances of this run, unused by anything else
     RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
     RATE_LIMIT_EXPENSIVE: `${EXPENSIVE_LIMIT}/1h`,
-    TRUST_PROXY: 'true',
+    TRUST_PROXY: '1',
     // a busy test machine stalls event loops now and then; shedding has tests of its own
     SHED_EVENT_LOOP_DELAY_MS: '0',
   };
@@ -49,6 +51,16 @@ describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
     await nginx?.stop();
     await Promise.all(apps.map((app) => app.stop()));
   });
+
+  it.each(['/health/ready', '/health/live', '/metrics', '/docs', '/docs-json'])(
+    'nginx keeps %s off the public side, in the error shape',
+    async (path) => {
+      const res = await nginx.api.get(path);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual(errorBody(404, `Cannot GET ${path}`));
+      expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
+    },
+  );
 
   it('holds one rate limit across the instances, keyed on the address nginx saw', async () => {
     const user = await nginx.api.createUser();
@@ -96,6 +108,60 @@ describe('scale-out behind nginx (e2e, shared PostgreSQL and Redis)', () => {
       expect([me.status, me.body.id]).toEqual([200, user.id]);
     }
   });
+
+  it("refuses a body over the app's 1 MB at nginx, in the error shape, without an app seeing it", async () => {
+    const user = await nginx.api.createUser();
+    const servedBefore = await Promise.all(apps.map((app) => requestsServed(app, '/api/posts')));
+    const res = await nginx.api.post(
+      '/api/posts',
+      { title: 'big', body: 'x'.repeat(2 * MiB) },
+      { token: user.token },
+    );
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual(errorBody(413, 'request body too large'));
+    expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
+    const servedAfter = await Promise.all(apps.map((app) => requestsServed(app, '/api/posts')));
+    expect(servedAfter).toEqual(servedBefore);
+  });
+
+  it('streams the import: a bad header is answered while the upload is still under way', async () => {
+    const user = await nginx.api.createUser();
+    // 2 MB of a 20 MB upload; buffering, nginx would wait for the other 18 MB first
+    const declaredBytes = 20 * MiB;
+    const firstPart = Buffer.concat([Buffer.from('name,text\n'), Buffer.alloc(2 * MiB, 'a,b\n')]);
+    const upload = httpRequest(new URL('/api/posts/import', nginx.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/csv',
+        'content-length': String(declaredBytes),
+        authorization: `Bearer ${user.token}`,
+      },
+    });
+    upload.on('error', () => undefined);
+    try {
+      const answered = new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        upload.once('response', (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.once('end', () => resolve({ status: response.statusCode, body }));
+          response.once('error', reject);
+        });
+      });
+      upload.write(firstPart);
+      // unref: a pending timer must not keep Jest waiting once the answer came
+      const timeout = new Promise<string>((resolve) =>
+        setTimeout(resolve, 20_000, 'no answer before the rest of the body').unref(),
+      );
+      const outcome = await Promise.race([answered, timeout]);
+      expect(outcome).toMatchObject({ status: 400 });
+      expect(JSON.parse((outcome as { body: string }).body).message).toMatch(
+        /^line 1: the header row must name/,
+      );
+    } finally {
+      upload.destroy();
+    }
+  }, 30_000);
 
   it('restarts every instance in turn under load with no failed request', async () => {
     const reader: TestUser = await nginx.api.createUser();

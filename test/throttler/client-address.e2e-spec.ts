@@ -1,3 +1,4 @@
+import { AppendingProxy, getFrom, startAppendingProxy } from '../utils/appending-proxy';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 /** Statuses of one GET per X-Forwarded-For value, in order. */
@@ -24,10 +25,16 @@ describe('rate-limit client address (e2e)', () => {
     });
   });
 
-  describe('TRUST_PROXY=true', () => {
+  it('refuses TRUST_PROXY=true at start, naming the variable and what to set', async () => {
+    await expect(startTestApp({ TRUST_PROXY: 'true' })).rejects.toThrow(
+      /TRUST_PROXY must not be true .*number of proxies.*addresses\/CIDRs/,
+    );
+  });
+
+  describe('TRUST_PROXY=127.0.0.1 (the loopback proxy is trusted)', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ RATE_LIMIT_DEFAULT: '3/1m', TRUST_PROXY: 'true' });
+      t = await startTestApp({ RATE_LIMIT_DEFAULT: '3/1m', TRUST_PROXY: '127.0.0.1' });
     });
     afterAll(() => t.close());
 
@@ -47,19 +54,35 @@ describe('rate-limit client address (e2e)', () => {
       expect(await statusesFor(t, sameNetwork)).toEqual([200, 200, 200, 429]);
       expect(await statusesFor(t, ['2001:db8:1:3::1'])).toEqual([200]);
     });
-  });
-
-  describe('TRUST_PROXY=127.0.0.1 (one trusted proxy)', () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startTestApp({ RATE_LIMIT_DEFAULT: '3/1m', TRUST_PROXY: '127.0.0.1' });
-    });
-    afterAll(() => t.close());
 
     it('takes the address the proxy saw; entries the client prepends change nothing', async () => {
       const spoofed = [1, 2, 3, 4].map((n) => `10.9.9.${n}, 192.0.2.77`);
       expect(await statusesFor(t, spoofed)).toEqual([200, 200, 200, 429]);
       expect(await statusesFor(t, ['192.0.2.78'])).toEqual([200]);
+    });
+  });
+
+  describe('TRUST_PROXY=1 behind a proxy that appends to X-Forwarded-For', () => {
+    let t: TestApp;
+    let proxy: AppendingProxy;
+    beforeAll(async () => {
+      t = await startTestApp({ RATE_LIMIT_DEFAULT: '3/1m', TRUST_PROXY: '1' });
+      proxy = await startAppendingProxy(t.url);
+    });
+    afterAll(async () => {
+      await proxy?.close();
+      await t?.close();
+    });
+
+    it('keys on the address the proxy saw: spoofed entries give no fresh budget', async () => {
+      const statuses: number[] = [];
+      for (let n = 1; n <= 8; n++) {
+        const spoofed = { 'x-forwarded-for': `198.51.100.${n}, 203.0.113.${n}` };
+        statuses.push(await getFrom(`${proxy.url}/api/config`, '127.0.0.2', spoofed));
+      }
+      expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
+      // another client behind the same proxy has a budget of its own
+      expect(await getFrom(`${proxy.url}/api/config`, '127.0.0.3')).toBe(200);
     });
   });
 });

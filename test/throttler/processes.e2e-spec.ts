@@ -27,7 +27,7 @@ describe('rate limits without Redis, two processes (e2e)', () => {
     const env = {
       REDIS_URL: '',
       CLUSTER_WORKERS: '1',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '127.0.0.1',
       RATE_LIMIT_DEFAULT: '5/1m',
     };
     const start = () => startAppProcess(env, { timeoutMs: 100_000 });

@@ -4,7 +4,7 @@ import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 
 let nextClient = 0;
-/** TRUST_PROXY is on in these apps: each test speaks as its own client, sharing no counter. */
+/** The loopback proxy is trusted (TRUST_PROXY=127.0.0.1): each test speaks as its own client. */
 function clientHeaders(): Record<string, string> {
   nextClient += 1;
   return { 'x-forwarded-for': `203.0.113.${nextClient}` };
@@ -25,7 +25,7 @@ describe('rate limits of the API (e2e)', () => {
       RATE_LIMIT_DEFAULT: '20/1m',
       RATE_LIMIT_AUTH: '10/5s',
       RATE_LIMIT_EXPENSIVE: '3/1m',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '127.0.0.1',
     });
     [ann, bob] = [await t.api.createUser('Ann'), await t.api.createUser('Bob')];
   });

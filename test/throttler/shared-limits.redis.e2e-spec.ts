@@ -10,7 +10,7 @@ describe('rate limits shared through Redis by two processes (e2e)', () => {
       RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
       RATE_LIMIT_DEFAULT: '100/1m',
       RATE_LIMIT_AUTH: '10/1m',
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '127.0.0.1',
     };
     const start = () => startAppProcess(env, { timeoutMs: 100_000 });
     apps = await Promise.all([start(), start()]);

@@ -6,7 +6,7 @@ import { RateLimitFixtureModule } from '../fixtures/rate-limit-fixture.module';
 import { ApiClient } from '../utils/api-client';
 
 let nextClient = 0;
-/** Each test acts as its own client (TRUST_PROXY is on), so tests share no counter. */
+/** Each test acts as its own client (the loopback proxy is trusted), so tests share no counter. */
 function newClientAddress(): string {
   nextClient += 1;
   return `198.51.100.${nextClient}`;
@@ -24,7 +24,7 @@ describe('rate-limit tier selection (e2e, fixture app)', () => {
   beforeAll(async () => {
     app = await NestFactory.create<NestFastifyApplication>(
       RateLimitFixtureModule,
-      new FastifyAdapter({ logger: false, trustProxy: true, genReqId: requestIdFor }),
+      new FastifyAdapter({ logger: false, trustProxy: '127.0.0.1', genReqId: requestIdFor }),
       { logger: ['error', 'warn'] },
     );
     app.useGlobalFilters(new HttpErrorFilter());

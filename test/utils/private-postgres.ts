@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -38,6 +38,7 @@ export class PrivatePostgres {
     readonly port: number,
     private readonly dataDir: string,
     private readonly runAs: OsUser | undefined,
+    private readonly tls: boolean,
   ) {}
 
   /** `postgres://…/private_test` of the cluster. */
@@ -45,8 +46,13 @@ export class PrivatePostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/${DATABASE}`;
   }
 
-  /** Creates, starts and returns a fresh cluster with an empty `private_test` database. */
-  static async create(): Promise<PrivatePostgres> {
+  /**
+   * Creates, starts and returns a fresh cluster with an empty `private_test` database; with
+   * `tls`, the server also accepts TLS with that certificate (PEM text) and key.
+   */
+  static async create(
+    options: { tls?: { cert: string; key: string } } = {},
+  ): Promise<PrivatePostgres> {
     if (!existsSync(join(PG_BIN_DIR, 'initdb'))) {
       throw new Error(`PostgreSQL server binaries not found in ${PG_BIN_DIR} (TEST_PG_BIN_DIR)`);
     }
@@ -56,7 +62,7 @@ export class PrivatePostgres {
     const dataDir = await mkdtemp(join(BASE_DIR, `pg-${process.pid}-`));
     await chmod(dataDir, 0o700);
     if (runAs) await chown(dataDir, runAs.uid, runAs.gid);
-    const server = new PrivatePostgres(await freePort(), dataDir, runAs);
+    const server = new PrivatePostgres(await freePort(), dataDir, runAs, options.tls !== undefined);
     await server.run('initdb', [
       `--pgdata=${dataDir}`,
       '--username=postgres',
@@ -65,6 +71,17 @@ export class PrivatePostgres {
       '--locale=C',
       '--no-sync',
     ]);
+    if (options.tls) {
+      // PostgreSQL's defaults ssl_cert_file / ssl_key_file: in the data folder, the key
+      // readable by its owner only
+      for (const [name, text, mode] of [
+        ['server.crt', options.tls.cert, 0o644],
+        ['server.key', options.tls.key, 0o600],
+      ] as const) {
+        await writeFile(join(dataDir, name), text, { mode });
+        if (runAs) await chown(join(dataDir, name), runAs.uid, runAs.gid);
+      }
+    }
     await server.start();
     const client = new Client({ host: '127.0.0.1', port: server.port, user: 'postgres' });
     await client.connect();
@@ -80,7 +97,7 @@ export class PrivatePostgres {
       '--timeout=30',
       `--pgdata=${this.dataDir}`,
       `--log=${join(this.dataDir, 'server.log')}`,
-      `--options=-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=60`,
+      `--options=-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=60 -c ssl=${this.tls ? 'on' : 'off'}`,
     ]);
   }
 

@@ -3,6 +3,14 @@ import { once } from 'node:events';
 import { createClient } from '@redis/client';
 import { freePort, sleep } from './net';
 
+/** Options of {@link PrivateRedis.start}. */
+export interface PrivateRedisOptions {
+  /** `requirepass`: clients must authenticate (a URL-safe value; `url` carries it). */
+  password?: string;
+  /** Also listen with TLS on a second port (`tlsUrl`), with these PEM files. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
 function connectTo(url: string) {
   return createClient({ url, socket: { reconnectStrategy: false } });
 }
@@ -17,25 +25,56 @@ export type TestRedisClient = ReturnType<typeof connectTo>;
 export class PrivateRedis {
   private child?: ChildProcess;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: PrivateRedisOptions,
+    /** The TLS port, when started with `tls`. */
+    readonly tlsPort?: number,
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+    const tlsPort = options.tls ? await freePort() : undefined;
+    const redis = new PrivateRedis(await freePort(), options, tlsPort);
     await redis.restart();
     return redis;
   }
 
+  /** `redis://` on the plain port, with the password when there is one. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.credentials}127.0.0.1:${this.port}`;
+  }
+
+  /** `rediss://` on the TLS port (started with `tls`), with the password when there is one. */
+  get tlsUrl(): string {
+    if (this.tlsPort === undefined) throw new Error('this redis-server has no TLS port');
+    return `rediss://${this.credentials}127.0.0.1:${this.tlsPort}`;
+  }
+
+  private get credentials(): string {
+    return this.options.password ? `:${encodeURIComponent(this.options.password)}@` : '';
   }
 
   /** Starts the server (again, empty) on the same port and waits until it answers. */
   async restart(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
+    const { password, tls } = this.options;
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ];
+    if (tls) {
+      args.push('--tls-port', String(this.tlsPort), '--tls-cert-file', tls.certFile);
+      args.push('--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile);
+      args.push('--tls-auth-clients', 'no');
+    }
+    // read from stdin, so the password is not on the command line (`ps`)
+    const child = spawn('redis-server', ['-', ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin?.end(password ? `requirepass ${password}\n` : '');
     this.child = child;
     let spawnError: Error | undefined;
     child.once('error', (error) => (spawnError = error));

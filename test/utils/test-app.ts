@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LoadstarConfig, parseEnvironment } from '@app/config';
-import { createHttpApp } from '@app/http';
+import { createHttpApp, listenHttpApp, ListeningAddresses } from '@app/http';
 import { AppModule } from '../../src/app.module';
 import { ApiClient } from './api-client';
 import { privateRateLimitKeyPrefix, RELAXED_RATE_LIMITS } from './rate-limits';
@@ -11,6 +11,8 @@ export interface TestApp {
   config: LoadstarConfig;
   url: string;
   api: ApiClient;
+  /** The operations listener's client, when `OPS_PORT` is set (on a free port). */
+  ops?: ApiClient;
   close(): Promise<void>;
 }
 
@@ -27,7 +29,21 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     ...env,
   });
   const app = await createHttpApp(AppModule.forRoot(config), config);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const url = await app.getUrl();
-  return { app, config, url, api: new ApiClient(url), close: () => app.close() };
+  const operations = config.http.operations && { port: 0, host: '127.0.0.1' };
+  let listening: ListeningAddresses;
+  try {
+    listening = await listenHttpApp(app, { port: 0, host: '127.0.0.1', operations });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const url = listening.api;
+  return {
+    app,
+    config,
+    url,
+    api: new ApiClient(url),
+    ops: listening.operations ? new ApiClient(listening.operations) : undefined,
+    close: () => app.close(),
+  };
 }

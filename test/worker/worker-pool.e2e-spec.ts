@@ -61,10 +61,30 @@ describe('worker pool (e2e)', () => {
       value: 'HELLO',
       threadId: expect.any(Number),
       nice: expect.any(Number),
+      resourceLimits: expect.any(Object),
       typescriptHooks: true,
     });
     expect(result.threadId).not.toBe(threadId);
     expect(worker.threads).toBe(1);
+  });
+
+  it('gives each thread the heap it is configured with and the defaults for the other limits', async () => {
+    expect((await worker.run(DESCRIBE_THREAD, { value: 'limits' })).resourceLimits).toMatchObject({
+      maxOldGenerationSizeMb: 256,
+      maxYoungGenerationSizeMb: 32,
+      stackSizeMb: 4,
+    });
+    const small = await startPool({ resourceLimits: { maxOldGenerationSizeMb: 48 } });
+    try {
+      const { resourceLimits } = await small.worker.run(DESCRIBE_THREAD, { value: 'small' });
+      expect(resourceLimits).toMatchObject({
+        maxOldGenerationSizeMb: 48,
+        maxYoungGenerationSizeMb: 32,
+        stackSizeMb: 4,
+      });
+    } finally {
+      await small.moduleRef.close();
+    }
   });
 
   it('runs its threads 10 nice steps below the event loop, or at its priority with 0', async () => {

@@ -112,6 +112,53 @@ describe('parseEnvironment', () => {
       );
     });
 
+    it.each([
+      [{}, false],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false' }, true],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false', RATE_LIMIT_ENABLED: 'false' }, false],
+      [{ RATE_LIMIT_FAIL_OPEN: 'false', REDIS_REQUIRED: 'false' }, false],
+      [{ REDIS_REQUIRED: 'true' }, true],
+    ])('REDIS_REQUIRED for %j is %s', (env, required) => {
+      expect(parseEnvironment(env).redis.required).toBe(required);
+    });
+
+    it('serves the operations routes on the public listener unless OPS_PORT is set', () => {
+      expect(parseEnvironment({}).http.operations).toBeUndefined();
+      expect(parseEnvironment({ OPS_PORT: '9464' }).http.operations).toEqual({
+        port: 9464,
+        host: '0.0.0.0',
+      });
+      expect(
+        parseEnvironment({ HOST: '10.1.2.3', OPS_PORT: '9464', OPS_HOST: '127.0.0.1' }).http
+          .operations,
+      ).toEqual({ port: 9464, host: '127.0.0.1' });
+      expect(() => parseEnvironment({ PORT: '8080', OPS_PORT: '8080' })).toThrow(
+        /OPS_PORT must differ from PORT/,
+      );
+    });
+
+    it('serves OpenAPI by default except in production', () => {
+      const production = {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app@db/app',
+        JWT_SECRET: 'Zx8!qT2#vLp9@rW4$mN7^bK3&hJ6*cF1(gD5)sA0',
+      };
+      expect(parseEnvironment({}).http.docsEnabled).toBe(true);
+      expect(parseEnvironment(production).http.docsEnabled).toBe(false);
+      expect(parseEnvironment({ ...production, DOCS_ENABLED: 'true' }).http.docsEnabled).toBe(true);
+    });
+
+    it('reads METRICS_TOKEN and refuses a short one', () => {
+      expect(parseEnvironment({}).metrics.token).toBeUndefined();
+      expect(parseEnvironment({ METRICS_TOKEN: 'a'.repeat(16) }).metrics.token).toBe(
+        'a'.repeat(16),
+      );
+      expect(() => parseEnvironment({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+      expect(() => parseEnvironment({ METRICS_TOKEN: 'has a space in it!' })).toThrow(
+        /METRICS_TOKEN/,
+      );
+    });
+
     it('reads RATE_LIMIT_KEY_PREFIX and refuses one with spaces', () => {
       expect(parseEnvironment({ RATE_LIMIT_KEY_PREFIX: 'app2:rl:' }).rateLimit.keyPrefix).toBe(
         'app2:rl:',
@@ -122,24 +169,45 @@ describe('parseEnvironment', () => {
     });
 
     it.each([
-      ['true', true],
+      ['false', false],
+      ['0', false],
       ['2', 2],
       ['10.0.0.0/8, 127.0.0.1', ['10.0.0.0/8', '127.0.0.1']],
+      ['fd00::/8,::1', ['fd00::/8', '::1']],
     ])('parses TRUST_PROXY=%s', (value, expected) => {
       expect(parseEnvironment({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
     });
 
+    it('refuses TRUST_PROXY=true, saying what to set instead', () => {
+      expect(() => parseEnvironment({ TRUST_PROXY: 'true' })).toThrow(
+        /TRUST_PROXY must not be true .*number of proxies.*addresses\/CIDRs/,
+      );
+    });
+
+    it.each(['10.0.0.0/33', '300.1.1.1', '::1/129', 'proxy.internal', '1.2.3.4/8/9', '17'])(
+      'refuses TRUST_PROXY=%s',
+      (value) => {
+        expect(() => parseEnvironment({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+      },
+    );
+
     it('reads the worker pool variables', () => {
-      const config = parseEnvironment({
-        WORKER_POOL_SIZE: '3',
-        WORKER_OFFLOAD: 'false',
-        WORKER_TASK_TIMEOUT_MS: '500',
-      });
+      const config = parseEnvironment(
+        {
+          WORKER_POOL_SIZE: '3',
+          WORKER_OFFLOAD: 'false',
+          WORKER_TASK_TIMEOUT_MS: '500',
+          WORKER_POOL_HEAP_MB: '100',
+        },
+        '/srv/app',
+        { cpus: 8, memoryMb: 8192 },
+      );
       expect(config.workerPool).toEqual({
         size: 3,
         maxQueue: 192,
         taskTimeoutMs: 500,
         offload: false,
+        resourceLimits: { maxOldGenerationSizeMb: 100 },
       });
       expect(() => parseEnvironment({ WORKER_OFFLOAD: 'maybe' })).toThrow(/WORKER_OFFLOAD/);
     });
@@ -176,6 +244,66 @@ describe('parseEnvironment', () => {
       });
       expect(config.database.replicaUrls).toEqual(['postgres://a/db', 'postgres://b/db']);
       expect(config.cluster.workers).toBeGreaterThan(0);
+    });
+  });
+
+  describe('#resources', () => {
+    /** Pool sizes for an empty environment with these CPUs and MiB. */
+    const sized = (cpus: number, memoryMb: number, env: Record<string, string> = {}) => {
+      const { database, workerPool, cluster } = parseEnvironment(env, '/srv/app', {
+        cpus,
+        memoryMb,
+      });
+      return {
+        poolMax: database.poolMax,
+        threads: workerPool.size,
+        heapMb: workerPool.resourceLimits.maxOldGenerationSizeMb,
+        workers: cluster.workers,
+      };
+    };
+
+    it("sizes the pools from the container's limits, not the node's cores", () => {
+      // the pod of deploy/k8s: 2 CPUs and 512 MiB, whatever the node has
+      expect(sized(2, 512)).toMatchObject({ poolMax: 5, threads: 1, heapMb: 128 });
+      expect(sized(4, 512)).toMatchObject({ poolMax: 9, threads: 2, heapMb: 64 });
+    });
+
+    it('gives the worker threads a quarter of the memory, so memory bounds their count', () => {
+      // 16 CPUs but 512 MiB: 2 threads of 64 MB, not 15 threads of 256 MB
+      expect(sized(16, 512)).toMatchObject({ poolMax: 33, threads: 2, heapMb: 64 });
+      // a large machine keeps one thread per spare core, each capped at 256 MB
+      expect(sized(16, 65_536)).toMatchObject({ poolMax: 33, threads: 15, heapMb: 256 });
+    });
+
+    it('splits the machine among PROCESS_INSTANCES processes (PM2)', () => {
+      // 16 instances on 16 CPUs: 16 × (3 + 1 health) = 64 connections, not 16 × (33 + 1)
+      expect(sized(16, 32_768, { PROCESS_INSTANCES: '16' })).toMatchObject({
+        poolMax: 3,
+        threads: 1,
+        heapMb: 256,
+      });
+    });
+
+    it('splits it among the cluster workers and their standby', () => {
+      // CLUSTER_WORKERS=max: one worker per CPU of the quota, plus the standby
+      expect(sized(4, 4096, { CLUSTER_WORKERS: 'max' })).toMatchObject({
+        workers: 4,
+        poolMax: 3,
+        threads: 1,
+        heapMb: 204,
+      });
+      expect(sized(8, 8192, { CLUSTER_WORKERS: '3' })).toMatchObject({ workers: 3, poolMax: 5 });
+    });
+
+    it('lets the variables win and sizes the heaps for the threads asked for', () => {
+      expect(sized(2, 2048, { DB_POOL_MAX: '7', WORKER_POOL_SIZE: '4' })).toMatchObject({
+        poolMax: 7,
+        threads: 4,
+        heapMb: 128,
+      });
+      expect(() => parseEnvironment({ PROCESS_INSTANCES: '0', WORKER_POOL_HEAP_MB: '8' })).toThrow(
+        /PROCESS_INSTANCES.*WORKER_POOL_HEAP_MB/,
+      );
     });
   });
 

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigValidationError } from './config.errors';
 import {
+  ContainerResources,
+  defaultPoolMax,
+  defaultWorkerHeapMb,
+  defaultWorkerPoolSize,
+  processShare,
+  readContainerResources,
+} from './config.resources';
+import {
   LoadstarConfig,
   LogConfig,
+  OperationsListenerConfig,
   PostsImportConfig,
   RateLimitTier,
   RateLimitTierName,
@@ -111,16 +120,36 @@ class EnvReader {
   }
 }
 
+/** An IPv4 or IPv6 address, optionally with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Only a hop count or the proxies' addresses: `true` would trust every `X-Forwarded-For`
+ * entry, so behind a proxy that appends (as ingress controllers and cloud balancers do) the
+ * client's own left-most entry would become its address, and with it its rate-limit key.
+ */
 function parseTrustProxy(reader: EnvReader): TrustProxySetting {
   const value = reader.raw('TRUST_PROXY');
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true') {
+    return reader.fail(
+      'TRUST_PROXY',
+      'must not be true (it trusts every X-Forwarded-For entry, so a client picks its own address): set the number of proxies in front of the app (1 behind one nginx, ingress or load balancer) or their addresses/CIDRs (e.g. 10.0.0.0/8)',
+      false,
+    );
+  }
+  if (/^\d+$/.test(value)) return reader.int('TRUST_PROXY', 0, 0, 16);
   const entries = value.split(',').map((entry) => entry.trim());
-  if (entries.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))) return entries;
+  if (entries.every(isAddressOrCidr)) return entries;
   return reader.fail(
     'TRUST_PROXY',
-    'must be false, true, a hop count or a comma-separated list of addresses/CIDRs',
+    'must be false, a hop count (the number of proxies in front of the app) or a comma-separated list of proxy addresses/CIDRs',
     false,
   );
 }
@@ -162,8 +191,39 @@ function parseRowQuota(reader: EnvReader): PostsImportConfig['rowQuota'] {
   return { rows: limit, windowMs: ttlMs };
 }
 
-function parseClusterWorkers(reader: EnvReader, cores: number): number {
-  if (reader.raw('CLUSTER_WORKERS') === 'max') return cores;
+/**
+ * `OPS_PORT` moves the operations routes (health, metrics, OpenAPI) to a listener of their own,
+ * off the public port; unset, they stay on the public listener.
+ */
+function parseOperationsListener(
+  reader: EnvReader,
+  port: number,
+  host: string,
+): OperationsListenerConfig | undefined {
+  if (reader.raw('OPS_PORT') === undefined) return undefined;
+  const opsPort = reader.int('OPS_PORT', 0, 0, 65_535);
+  if (opsPort !== 0 && opsPort === port) {
+    return reader.fail('OPS_PORT', `must differ from PORT (${port})`, undefined);
+  }
+  return { port: opsPort, host: reader.raw('OPS_HOST') ?? host };
+}
+
+/** Shortest `METRICS_TOKEN` accepted: a guessable token protects nothing. */
+const MIN_METRICS_TOKEN_LENGTH = 16;
+
+function parseMetricsToken(reader: EnvReader): string | undefined {
+  const token = reader.raw('METRICS_TOKEN');
+  if (token === undefined) return undefined;
+  if (token.length >= MIN_METRICS_TOKEN_LENGTH && /^[\x21-\x7e]+$/.test(token)) return token;
+  return reader.fail(
+    'METRICS_TOKEN',
+    `must be at least ${MIN_METRICS_TOKEN_LENGTH} printable characters without spaces`,
+    undefined,
+  );
+}
+
+function parseClusterWorkers(reader: EnvReader, cpus: number): number {
+  if (reader.raw('CLUSTER_WORKERS') === 'max') return Math.max(1, Math.floor(cpus));
   return reader.int('CLUSTER_WORKERS', 0, 0, 64);
 }
 
@@ -171,12 +231,20 @@ function parseClusterWorkers(reader: EnvReader, cores: number): number {
  * Parses and validates the whole configuration from environment variables (contract §1).
  * Usable before dependency injection (bootstrap, `ormconfig.ts`, scripts).
  *
+ * The defaults of the database pool and the worker pool come from the CPUs and memory this
+ * process may use: the container's limits (cgroup), shared equally among the processes started
+ * side by side (`PROCESS_INSTANCES`, and `CLUSTER_WORKERS` with its standby).
+ *
+ * @param resources the machine's or container's CPUs and memory
  * @throws ConfigValidationError naming every invalid variable in one line.
  * @example const config = parseEnvironment(process.env);
  */
-export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): LoadstarConfig {
+export function parseEnvironment(
+  env: Env = process.env,
+  cwd = process.cwd(),
+  resources: ContainerResources = readContainerResources(),
+): LoadstarConfig {
   const reader = new EnvReader(env);
-  const cores = availableParallelism();
   const nodeEnv = reader.oneOf('NODE_ENV', ENVIRONMENTS, 'development');
   const production = nodeEnv === 'production';
 
@@ -191,20 +259,37 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
     reader.problems.push('JWT_SECRET must be at least 32 characters');
   }
 
-  const poolMax = reader.int('DB_POOL_MAX', 2 * cores + 1, 1, 1_000);
-  const workerPoolSize = reader.int('WORKER_POOL_SIZE', Math.max(1, cores - 1), 1, 256);
+  const instances = reader.int('PROCESS_INSTANCES', 1, 1, 1_024);
+  const clusterWorkers = parseClusterWorkers(reader, resources.cpus / instances);
+  // every cluster worker, the standby included, builds a whole application with its pools
+  const share = processShare(resources, instances * (clusterWorkers > 0 ? clusterWorkers + 1 : 1));
+  const poolMax = reader.int('DB_POOL_MAX', defaultPoolMax(share), 1, 1_000);
+  const workerPoolSize = reader.int('WORKER_POOL_SIZE', defaultWorkerPoolSize(share), 1, 256);
+  const workerHeapMb = reader.int(
+    'WORKER_POOL_HEAP_MB',
+    defaultWorkerHeapMb(share, workerPoolSize),
+    16,
+    65_536,
+  );
   const tiers: Record<RateLimitTierName, RateLimitTier> = {
     default: reader.tier('RATE_LIMIT_DEFAULT', '600/1m'),
     auth: reader.tier('RATE_LIMIT_AUTH', '10/15m'),
     expensive: reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'),
   };
 
+  const port = reader.int('PORT', 3000, 0, 65_535);
+  const host = reader.raw('HOST') ?? '0.0.0.0';
+  const rateLimitEnabled = reader.bool('RATE_LIMIT_ENABLED', true);
+  const rateLimitFailOpen = reader.bool('RATE_LIMIT_FAIL_OPEN', true);
+
   const config: LoadstarConfig = {
     env: nodeEnv,
     version: reader.raw('npm_package_version') ?? '0.1.0',
     http: {
-      port: reader.int('PORT', 3000, 0, 65_535),
-      host: reader.raw('HOST') ?? '0.0.0.0',
+      port,
+      host,
+      operations: parseOperationsListener(reader, port, host),
+      docsEnabled: reader.bool('DOCS_ENABLED', !production),
       trustProxy: parseTrustProxy(reader),
       bodyLimitBytes: 1_048_576,
       shutdownTimeoutMs: reader.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -227,7 +312,12 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       embeddedDataDir: resolve(cwd, '.data', 'postgres'),
       migrationsRun: !production,
     },
-    redis: { url: reader.url('REDIS_URL', ['redis:', 'rediss:']) },
+    redis: {
+      url: reader.url('REDIS_URL', ['redis:', 'rediss:']),
+      // Without Redis the app serves (cache and limiter fail open) unless the limiter fails
+      // closed: then every limited route is a 503 and readiness should say so.
+      required: reader.bool('REDIS_REQUIRED', rateLimitEnabled && !rateLimitFailOpen),
+    },
     cache: {
       enabled: reader.bool('CACHE_ENABLED', true),
       defaultTtlS: reader.int('CACHE_TTL_S', 300, 1, 31_536_000),
@@ -237,18 +327,19 @@ export function parseEnvironment(env: Env = process.env, cwd = process.cwd()): L
       redisTimeoutMs: reader.int('CACHE_REDIS_TIMEOUT_MS', 100, 1, 60_000),
     },
     rateLimit: {
-      enabled: reader.bool('RATE_LIMIT_ENABLED', true),
+      enabled: rateLimitEnabled,
       tiers,
-      failOpen: reader.bool('RATE_LIMIT_FAIL_OPEN', true),
+      failOpen: rateLimitFailOpen,
       keyPrefix: parseRateLimitKeyPrefix(reader),
     },
-    metrics: { enabled: reader.bool('METRICS_ENABLED', true) },
-    cluster: { workers: parseClusterWorkers(reader, cores) },
+    metrics: { enabled: reader.bool('METRICS_ENABLED', true), token: parseMetricsToken(reader) },
+    cluster: { workers: clusterWorkers },
     workerPool: {
       size: workerPoolSize,
       maxQueue: reader.int('WORKER_POOL_MAX_QUEUE', 64 * workerPoolSize, 0),
       taskTimeoutMs: reader.int('WORKER_TASK_TIMEOUT_MS', 30_000, 1),
       offload: reader.bool('WORKER_OFFLOAD', true),
+      resourceLimits: { maxOldGenerationSizeMb: workerHeapMb },
     },
     posts: {
       export: {

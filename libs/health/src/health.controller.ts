@@ -12,6 +12,7 @@ import {
   HealthCheckResult,
   HealthCheckService,
   HealthIndicatorFunction,
+  HealthIndicatorResult,
   MemoryHealthIndicator,
 } from '@nestjs/terminus';
 import { getHeapStatistics } from 'node:v8';
@@ -21,6 +22,7 @@ import {
   DEFAULT_MAX_HEAP_USED_RATIO,
   DEFAULT_READY_MAX_EVENT_LOOP_DELAY_MS,
 } from './health.constants';
+import { redactDetails } from './health.details';
 import { describeFailures, HealthCheckFailedFilter } from './health.filter';
 import { HEALTH_MODULE_OPTIONS } from './health.module-definition';
 import {
@@ -31,6 +33,14 @@ import {
 } from './indicators';
 import { HealthModuleOptions } from './interfaces';
 import { ReadinessState } from './readiness.state';
+
+/** A readiness answer: Terminus' result and the optional parts that are down. */
+export interface ReadinessResult extends HealthCheckResult {
+  /** Parts that are down while the app still serves, e.g. `['redis']`; empty when none. */
+  degraded: string[];
+}
+
+type ReadinessLogState = 'ready' | 'degraded' | 'not ready';
 
 /**
  * `GET /health/live` and `GET /health/ready` (contract §3), outside `/api`: never cached, never
@@ -44,7 +54,9 @@ export class HealthController {
   private readonly liveMaxDelayMs: number;
   private readonly readyMaxDelayMs: number;
   private readonly maxHeapUsedBytes: number;
-  private wasReady = true;
+  private readonly redisRequired: boolean;
+  private readonly detailedErrors: boolean;
+  private lastState: ReadinessLogState = 'ready';
 
   constructor(
     @Inject(HEALTH_MODULE_OPTIONS) options: HealthModuleOptions,
@@ -56,6 +68,8 @@ export class HealthController {
     private readonly redis: RedisHealthIndicator,
     private readonly readiness: ReadinessState,
   ) {
+    this.redisRequired = options.redisRequired ?? false;
+    this.detailedErrors = options.detailedErrors ?? true;
     this.liveMaxDelayMs = options.liveMaxEventLoopDelayMs ?? DEFAULT_LIVE_MAX_EVENT_LOOP_DELAY_MS;
     this.readyMaxDelayMs =
       options.readyMaxEventLoopDelayMs ?? DEFAULT_READY_MAX_EVENT_LOOP_DELAY_MS;
@@ -75,13 +89,15 @@ export class HealthController {
   }
 
   /**
-   * The process should get traffic: database (and Redis, when configured) answer a ping and
-   * the event loop keeps up; 503 from the moment shutdown begins. `databasePools` reports the
-   * use of each pool (never down).
+   * The process should get traffic: the database answers a ping and the event loop keeps up;
+   * 503 from the moment shutdown begins. Redis (when configured) is pinged too: while it is
+   * down the answer is 503 only if Redis is required, otherwise 200 with `degraded: ['redis']`,
+   * since the app serves without it (cache from memory and the database, limiter failing open).
+   * `databasePools` reports the use of each pool (never down).
    */
   @Get('ready')
   @HealthCheck()
-  async ready(): Promise<HealthCheckResult> {
+  async ready(): Promise<ReadinessResult> {
     if (this.readiness.isShuttingDown) {
       throw new ServiceUnavailableException({
         status: 'shutting_down',
@@ -93,23 +109,51 @@ export class HealthController {
       () => this.pools.check(),
       () => this.eventLoop.check(this.readyMaxDelayMs),
     ];
-    if (this.redis.enabled) checks.push(() => this.redis.check());
+    const redisRequired = this.redis.enabled && this.redisRequired;
+    if (redisRequired) checks.push(() => this.redis.check());
+    // run beside the required checks, so an optional Redis adds no latency to the probe
+    const optional = this.redis.enabled && !redisRequired ? this.redis.check() : undefined;
     try {
       const result = await this.health.check(checks);
-      this.noteReadiness(true);
-      return result;
+      const optionalDetails: HealthIndicatorResult = (await optional) ?? {};
+      const degraded = Object.entries(optionalDetails)
+        .filter(([, detail]) => detail.status !== 'up')
+        .map(([part]) => part);
+      const details = { ...result.details, ...optionalDetails };
+      this.noteReadiness(degraded.length > 0 ? 'degraded' : 'ready', details);
+      return { ...this.publicResult({ ...result, details }), degraded };
     } catch (error) {
       const result = (error as ServiceUnavailableException).getResponse?.() as HealthCheckResult;
-      this.noteReadiness(false, result?.details);
+      if (result?.details) {
+        // the 503's body (HealthCheckFailedFilter) shows the optional parts too
+        Object.assign(result.details, (await optional) ?? {});
+        this.noteReadiness('not ready', result.details);
+        Object.assign(result, this.publicResult(result));
+      }
       throw error;
     }
   }
 
+  /** Terminus' `error` and `details`, with driver messages redacted unless allowed. */
+  private publicResult(result: HealthCheckResult): HealthCheckResult {
+    return {
+      ...result,
+      error: result.error && this.publicDetails(result.error),
+      details: this.publicDetails(result.details),
+    };
+  }
+
+  private publicDetails<T extends Partial<HealthIndicatorResult>>(details: T): T {
+    return this.detailedErrors ? details : redactDetails(details);
+  }
+
   /** One line per change, not one per probe. */
-  private noteReadiness(ready: boolean, details?: HealthCheckResult['details']): void {
-    if (ready === this.wasReady) return;
-    this.wasReady = ready;
-    if (ready) this.logger.log('ready again');
-    else this.logger.warn(`not ready: ${details ? describeFailures(details) : 'unknown'}`);
+  private noteReadiness(state: ReadinessLogState, details?: HealthCheckResult['details']): void {
+    if (state === this.lastState) return;
+    this.lastState = state;
+    const failures = details ? describeFailures(details) : 'unknown';
+    if (state === 'ready') this.logger.log('ready again');
+    else if (state === 'degraded') this.logger.warn(`ready, serving without ${failures}`);
+    else this.logger.warn(`not ready: ${failures}`);
   }
 }

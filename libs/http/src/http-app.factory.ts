@@ -11,18 +11,22 @@ import { replyToClientError, replyToFrameworkError } from './http-client-errors'
 import { HttpErrorFilter } from './http-error.filter';
 import { registerHttpPlugins } from './http-plugins';
 import { createResponseHeadersHook } from './http-security-headers';
-import { MAX_BODY_DEPTH, OPENAPI_PATH, REQUEST_ID_HEADER, SANE_REQUEST_ID } from './http.constants';
+import { separateOperationsRoutes } from './http-operations';
+import {
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_BODY_DEPTH,
+  OPENAPI_PATH,
+  REQUEST_ID_HEADER,
+  REQUEST_TIMEOUT_MS,
+  SANE_REQUEST_ID,
+} from './http.constants';
 
 /** Echoes a sane incoming request id, otherwise makes a new UUID (contract, cross-cutting). */
 export function requestIdFor(request: { headers: IncomingHttpHeaders }): string {
   const incoming = request.headers[REQUEST_ID_HEADER];
   return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
-
-/** Load balancers commonly close idle connections after 60 s; ours must outlive theirs. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Nest's pipe with `transform: true` also converts route and query primitives with `Number()`,
@@ -74,8 +78,10 @@ function setupOpenApi(app: NestFastifyApplication, config: LoadstarConfig): void
 
 /**
  * Builds the Nest application on Fastify exactly as production runs it (request ids, error
- * shape, validation, body limit, proxy trust, timeouts, OpenAPI at `/docs`). `main.ts` and the
- * e2e tests both start the app through here, so tests exercise what ships.
+ * shape, validation, body limit, proxy trust, timeouts, OpenAPI at `/docs` unless switched
+ * off, operations routes kept off the public listener when `OPS_PORT` is set). `main.ts` and
+ * the e2e tests both build the app through here and listen through `listenHttpApp`, so tests
+ * exercise what ships.
  */
 export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
@@ -99,6 +105,7 @@ export async function createHttpApp(
   const fastify = adapter.getInstance();
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
   fastify.addHook('onRequest', createResponseHeadersHook());
+  if (config.http.operations) separateOperationsRoutes(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     abortOnError: false,
@@ -110,6 +117,6 @@ export async function createHttpApp(
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(createValidationPipe());
   await registerHttpPlugins(app, config.http);
-  setupOpenApi(app, config);
+  if (config.http.docsEnabled) setupOpenApi(app, config);
   return app;
 }

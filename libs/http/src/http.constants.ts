@@ -4,6 +4,20 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 /** Where Swagger UI is served (and its OpenAPI document, at `/docs-json`). */
 export const OPENAPI_PATH = 'docs';
 
+/**
+ * The operations routes: `/health/*`, `/metrics`, and the OpenAPI UI with its assets and
+ * documents (`/docs`, `/docs/*`, `/docs-json`, `/docs-yaml`). With `OPS_PORT` set they are
+ * served on the operations listener only.
+ */
+export const OPERATIONS_PATH = /^\/(?:health(?:[/?]|$)|metrics(?:[/?]|$)|docs(?:[/?-]|$))/;
+
+/** Load balancers commonly close idle connections after 60 s; ours must outlive theirs. */
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** Longest a client may take to send the request line and headers. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Longest a client may take to send a whole request. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
 /** An incoming request id is echoed only when it matches this (a sane token ≤ 128 chars). */
 export const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 

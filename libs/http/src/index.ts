@@ -1,5 +1,6 @@
 export { createHttpApp, createValidationPipe, requestIdFor } from './http-app.factory';
 export { HttpErrorFilter } from './http-error.filter';
+export { formatBoundAddress, listenHttpApp, ListeningAddresses } from './http-operations';
 export { toErrorResponse, ErrorBody, ErrorResponse, RetryLaterException } from './http.errors';
 export { endStalledResponse } from './http-stalled-response';
 export { ParseIdPipe, parseIdList, toStrictInteger } from './parse-id.pipe';

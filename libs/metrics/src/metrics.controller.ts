@@ -2,10 +2,20 @@ import {
   Controller,
   Get,
   Header,
+  Headers,
   NotFoundException,
+  Res,
   ServiceUnavailableException,
+  UnauthorizedException,
 } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
 import { METRICS_PATH } from './metrics.constants';
@@ -27,9 +37,19 @@ export class MetricsController extends PrometheusController {
   @Header('Content-Type', register.contentType)
   @Header('Cache-Control', 'no-store')
   @ApiProduces(register.contentType)
+  @ApiBearerAuth()
   @ApiOkResponse({ description: 'Prometheus text format (all workers in cluster mode)' })
-  override async index(): Promise<string> {
+  @ApiUnauthorizedResponse({ description: 'METRICS_TOKEN is set and the bearer token differs' })
+  override async index(
+    // the same first parameter as PrometheusController's, whose route metadata this inherits
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('authorization') authorization?: string,
+  ): Promise<string> {
     if (!this.metrics.enabled) throw new NotFoundException('metrics are switched off');
+    if (!this.metrics.authorizes(authorization)) {
+      void reply.header('www-authenticate', 'Bearer realm="metrics"');
+      throw new UnauthorizedException('a valid bearer token is required for /metrics');
+    }
     try {
       return await this.metrics.scrape();
     } catch (error) {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { DatabaseService } from '@app/database';
 import { collectDefaultMetrics, Gauge, register } from 'prom-client';
@@ -9,6 +10,10 @@ import {
 } from './metrics.constants';
 import { METRICS_MODULE_OPTIONS } from './metrics.module-definition';
 import { MetricsModuleOptions } from './interfaces';
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** A default metric whose presence shows that prom-client's defaults are collected already. */
 const DEFAULT_METRICS_MARKER = 'process_cpu_user_seconds_total';
@@ -23,13 +28,28 @@ const DEFAULT_METRICS_MARKER = 'process_cpu_user_seconds_total';
 export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private poolGauge?: Gauge<'state'>;
 
+  private readonly tokenDigest?: Buffer;
+
   constructor(
     @Inject(METRICS_MODULE_OPTIONS) private readonly options: MetricsModuleOptions,
     @Optional() private readonly database?: DatabaseService,
-  ) {}
+  ) {
+    if (options.token !== undefined) this.tokenDigest = digest(options.token);
+  }
 
   get enabled(): boolean {
     return this.options.enabled !== false;
+  }
+
+  /**
+   * Whether a scrape with this `Authorization` header may read the metrics: always without a
+   * token, else only with `Bearer <token>`. Digests of equal length are compared in constant
+   * time, so the answer's timing says nothing about how much of a guess was right.
+   */
+  authorizes(authorization: string | undefined): boolean {
+    if (!this.tokenDigest) return true;
+    const presented = BEARER.exec(authorization ?? '')?.[1];
+    return presented !== undefined && timingSafeEqual(digest(presented), this.tokenDigest);
   }
 
   /** `Content-Type` of {@link scrape}'s text. */

@@ -133,7 +133,7 @@ export class WorkerService implements OnModuleInit, OnApplicationShutdown {
       maxThreads: size,
       // piscina applies it in each thread with @napi-rs/nice (Linux's nice is per thread)
       niceIncrement: niceIncrement ?? DEFAULT_NICE_INCREMENT,
-      resourceLimits: resourceLimits ?? DEFAULT_RESOURCE_LIMITS,
+      resourceLimits: { ...DEFAULT_RESOURCE_LIMITS, ...resourceLimits },
       closeTimeout: closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
       execArgv: threadExecArgv(),
     });

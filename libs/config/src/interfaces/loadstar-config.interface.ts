@@ -1,3 +1,5 @@
+import type { ResourceLimits } from 'node:worker_threads';
+
 /** A `count/window` rate-limit tier, e.g. `600/1m`. */
 export interface RateLimitTier {
   /** Requests allowed per window. */
@@ -10,14 +12,29 @@ export interface RateLimitTier {
 export type RateLimitTierName = 'default' | 'auth' | 'expensive';
 
 /**
- * Fastify's `trustProxy`: `false` (use the socket address), `true` (trust every hop),
- * a hop count, or a list of trusted proxy addresses / CIDR ranges.
+ * Fastify's `trustProxy`: `false` (use the socket address), a hop count (the number of proxies
+ * in front of the app), or a list of trusted proxy addresses / CIDR ranges. Never `true`
+ * (every hop trusted), which lets a client choose its address through `X-Forwarded-For`.
  */
-export type TrustProxySetting = boolean | number | string[];
+export type TrustProxySetting = false | number | string[];
+
+/** The second listener that serves only the operations routes (`OPS_PORT`, `OPS_HOST`). */
+export interface OperationsListenerConfig {
+  /** `0` picks a free port (tests). */
+  port: number;
+  host: string;
+}
 
 export interface HttpConfig {
   port: number;
   host: string;
+  /**
+   * When set, `/health/*`, `/metrics` and `/docs` are served only on this listener and the
+   * public one answers 404 for them; unset, they are served on the public listener.
+   */
+  operations?: OperationsListenerConfig;
+  /** Serve the OpenAPI UI and document (`/docs`, `/docs-json`); off by default in production. */
+  docsEnabled: boolean;
   trustProxy: TrustProxySetting;
   /** Largest accepted request body in bytes (the import route has its own limit). */
   bodyLimitBytes: number;
@@ -42,6 +59,7 @@ export interface DatabaseConfig {
   /** Primary's URL; `undefined` starts the embedded PostgreSQL. */
   url?: string;
   replicaUrls: string[];
+  /** Connections of the pool; by default `2 × CPUs + 1` of the process's share of the container. */
   poolMax: number;
   poolMin: number;
   poolIdleMs: number;
@@ -57,6 +75,12 @@ export interface DatabaseConfig {
 export interface RedisConfig {
   /** `undefined` keeps cache and rate-limit storage in process. */
   url?: string;
+  /**
+   * `true`: readiness answers 503 while Redis is unreachable. `false`: the app serves without
+   * it (cache from process memory and the database, limiter failing open) and readiness
+   * stays 200, naming Redis as degraded. Defaults to `true` only when the limiter fails closed.
+   */
+  required: boolean;
 }
 
 export interface CacheConfig {
@@ -85,6 +109,8 @@ export interface RateLimitConfig {
 export interface MetricsConfig {
   /** `false`: no `/metrics` (404) and no per-request histogram. */
   enabled: boolean;
+  /** When set, `/metrics` answers only requests with `Authorization: Bearer <token>`. */
+  token?: string;
 }
 
 export interface ClusterConfig {
@@ -93,12 +119,15 @@ export interface ClusterConfig {
 }
 
 export interface WorkerPoolConfig {
+  /** Threads; by default one per spare CPU of the process's share, bounded by its memory. */
   size: number;
   maxQueue: number;
   /** Budget of one task, queueing included; a task over it is aborted (its thread replaced). */
   taskTimeoutMs: number;
   /** `false` runs tasks on the main thread instead (for side-by-side benchmarks). */
   offload: boolean;
+  /** V8 limits of each thread: the old generation sized from the process's memory share. */
+  resourceLimits: ResourceLimits;
 }
 
 /** `GET /api/posts/export`: streams held open by clients, so bounded and watched. */

@@ -5,6 +5,20 @@ export interface HealthModuleOptions {
    */
   redisUrl?: string;
   /**
+   * Whether readiness fails while Redis is unreachable. When `false`, Redis being down leaves
+   * readiness at 200 with Redis listed under `degraded`: the app serves without it.
+   * @default false
+   */
+  redisRequired?: boolean;
+  /**
+   * Whether readiness answers carry the drivers' failure messages, which may name hosts,
+   * addresses and users. `false` (production) gives a cause from a fixed list instead
+   * (`connection refused`, `timed out`, `authentication failed`, …); the log keeps the full
+   * message either way.
+   * @default true
+   */
+  detailedErrors?: boolean;
+  /**
    * Longest a readiness ping (database, Redis) may take before it counts as down.
    * @default 1000
    */

@@ -7,6 +7,13 @@ export interface MetricsModuleOptions {
    */
   enabled?: boolean;
   /**
+   * When set, `GET /metrics` answers 401 unless the request carries
+   * `Authorization: Bearer <token>` (Prometheus: `authorization: { credentials_file: … }`).
+   * @default undefined (no token asked)
+   * @example 'c2NyYXBlLXRva2VuLTAxMjM0NTY3ODk'
+   */
+  token?: string;
+  /**
    * Upper bounds (seconds) of `http_request_duration_seconds`' buckets.
    * @default [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
    */

@@ -4,7 +4,8 @@ import type { ResourceLimits } from 'node:worker_threads';
 export interface WorkerModuleOptions {
   /**
    * Threads of the pool, all started (and warmed) with the application.
-   * @default max(1, cores − 1) through `WORKER_POOL_SIZE`
+   * @default one per CPU of the process's share but one, as many as a quarter of its memory
+   * holds at 64 MB each (at least 1), through `WORKER_POOL_SIZE`
    */
   size: number;
   /**
@@ -26,7 +27,8 @@ export interface WorkerModuleOptions {
    */
   offload: boolean;
   /**
-   * V8 limits of each worker thread; a thread over them dies and its task fails.
+   * V8 limits of each worker thread; a thread over them dies and its task fails. A limit left
+   * out keeps its default.
    * @default { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 }
    */
   resourceLimits?: ResourceLimits;
