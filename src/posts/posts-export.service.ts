@@ -81,7 +81,7 @@ export class PostsExportService {
     if (rows === undefined) {
       throw new RetryLaterException(
         HttpStatus.SERVICE_UNAVAILABLE,
-        `${this.maxConcurrent} exports are running, the most this server streams at once; retry shortly`,
+        `as many exports are running as this server streams at once (${this.maxConcurrent}); retry shortly`,
         BUSY_RETRY_AFTER_S,
       );
     }

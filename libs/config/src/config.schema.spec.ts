@@ -40,7 +40,7 @@ describe('parseEnvironment', () => {
       expect(config.workerPool.maxQueue).toBe(64 * config.workerPool.size);
       expect(config.auth.jwtSecretGenerated).toBe(true);
       expect(config.posts).toEqual({
-        export: { maxConcurrent: 2, stallTimeoutMs: 30_000, timeoutMs: 3_600_000 },
+        export: { maxConcurrent: 1, stallTimeoutMs: 30_000, timeoutMs: 3_600_000 },
         import: { maxRows: 200_000, rowQuota: { rows: 1_000_000, windowMs: 3_600_000 } },
       });
     });

@@ -343,7 +343,7 @@ export function parseEnvironment(
     },
     posts: {
       export: {
-        maxConcurrent: reader.int('EXPORT_MAX_CONCURRENT', 2, 1, 100),
+        maxConcurrent: reader.int('EXPORT_MAX_CONCURRENT', 1, 1, 100),
         stallTimeoutMs: reader.int('EXPORT_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
         timeoutMs: reader.int('EXPORT_TIMEOUT_MS', 3_600_000, 1_000, 86_400_000),
       },
