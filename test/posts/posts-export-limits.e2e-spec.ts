@@ -1,24 +1,14 @@
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { stalledReader, StalledReader } from '../utils/stalled-reader';
+import { runningExports } from './running-exports';
 
 const MAX_CONCURRENT = 2;
 const STALL_TIMEOUT_MS = 3_000;
 /** Beyond the stall timeout: filling the socket buffers first, the watchdog's check interval. */
 const STALL_MARGIN_MS = 7_000;
 const STALLED = 5;
-
-/** Export queries still running (or paused mid-cursor), seen from outside the app. */
-async function runningExports(probe: Client): Promise<number> {
-  const { rows } = await probe.query<{ count: number }>(
-    `SELECT count(*)::int AS count FROM pg_stat_activity
-     WHERE application_name = 'loadstar' AND query LIKE '%loadstar:posts-export%'
-       AND state <> 'idle'`,
-  );
-  return rows[0].count;
-}
 
 /**
  * Clients that ask for an export and never read it must not take the database from everyone
@@ -27,7 +17,8 @@ async function runningExports(probe: Client): Promise<number> {
  */
 describe('GET /api/posts/export against stalled readers (e2e)', () => {
   let t: TestApp;
-  let probe: Client;
+  /** The app's own pool: the exports must leave it free for everything else. */
+  let db: DataSource;
   let bulkId: number;
 
   beforeAll(async () => {
@@ -37,12 +28,11 @@ describe('GET /api/posts/export against stalled readers (e2e)', () => {
       EXPORT_MAX_CONCURRENT: String(MAX_CONCURRENT),
       EXPORT_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS),
     });
-    probe = new Client({ connectionString: process.env.DATABASE_URL });
-    await probe.connect();
+    db = t.app.get(DataSource);
     bulkId = (await t.api.createUser('Bulk')).id;
     // About 60 MB as NDJSON and about 30 MB gzipped (hex digits): more than every buffer
     // between the cursor and a client that does not read, compressed or not.
-    await t.app.get(DataSource).query(
+    await db.query(
       `INSERT INTO posts (author_id, title, body)
        SELECT $1, 'bulk ' || g, (SELECT string_agg(md5(g::text || ':' || i), '')
                                  FROM generate_series(1, 60) i)
@@ -52,8 +42,7 @@ describe('GET /api/posts/export against stalled readers (e2e)', () => {
   }, 120_000);
   afterAll(async () => {
     // the server run's database outlives the run; the whole-table export reads what is left
-    await probe?.query('DELETE FROM posts WHERE author_id = $1', [bulkId]);
-    await probe?.end();
+    await db?.query('DELETE FROM posts WHERE author_id = $1', [bulkId]);
     await t?.close();
   });
 
@@ -74,7 +63,7 @@ describe('GET /api/posts/export against stalled readers (e2e)', () => {
         expect(refused.headers['retry-after']).toBe('5');
         expect(refused.headers['content-type']).toMatch(/^application\/json/);
       }
-      expect(await runningExports(probe)).toBe(MAX_CONCURRENT);
+      expect(await runningExports(db)).toBe(MAX_CONCURRENT);
 
       // While both stalled exports hold their connections: logins, reads and writes.
       const user = await t.api.createUser();
@@ -96,7 +85,7 @@ describe('GET /api/posts/export against stalled readers (e2e)', () => {
         export: { inUse: MAX_CONCURRENT, max: MAX_CONCURRENT },
       });
 
-      while ((await runningExports(probe)) > 0) {
+      while ((await runningExports(db)) > 0) {
         expect(performance.now() - opened).toBeLessThan(STALL_TIMEOUT_MS + STALL_MARGIN_MS);
         await sleep(100);
       }
@@ -125,7 +114,7 @@ describe('GET /api/posts/export against stalled readers (e2e)', () => {
       reader.socket.pause();
     }
     expect(reader.socket.destroyed).toBe(false);
-    expect(await runningExports(probe)).toBe(1);
+    expect(await runningExports(db)).toBe(1);
     expect(received).toBeGreaterThan(1_000_000);
     reader.socket.destroy();
   }, 60_000);

@@ -4,16 +4,7 @@ import { DataSource } from 'typeorm';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { importCsv, PostRow, rowsDigest, storedPosts, toCsv, trickyRows } from './csv-fixtures';
-
-/** Export queries of this app that are still running (or paused mid-cursor). */
-async function runningExports(dataSource: DataSource): Promise<number> {
-  const [row] = (await dataSource.query(
-    `SELECT count(*)::int AS count FROM pg_stat_activity
-     WHERE application_name = 'loadstar' AND query LIKE '%loadstar:posts-export%'
-       AND state <> 'idle' AND pid <> pg_backend_pid()`,
-  )) as { count: number }[];
-  return row.count;
-}
+import { runningExports } from './running-exports';
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
