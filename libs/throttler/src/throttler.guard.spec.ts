@@ -13,6 +13,9 @@ class Routes {
   @RateLimit('auth', { by: ['address', 'body.email'] })
   login() {}
 
+  @RateLimit('auth', { by: ['user', 'address'] })
+  exportAll() {}
+
   @RateLimit('unknown' as any)
   misconfigured() {}
 }
@@ -118,6 +121,24 @@ describe(RateLimitGuard.name, () => {
       expect(headers.get('retry-after')).toBe(60);
       // both auth counters (address and email) are over: still one auth rejection
       expect(Object.fromEntries(rejections.byLabel)).toEqual({ auth: 1 });
+    });
+
+    it("by ['user', 'address']: an anonymous caller counts once, by address; a signed-in one by both", async () => {
+      let caller: number | undefined = undefined;
+      const subject = new RateLimitGuard(
+        { tiers: TIERS, failOpen: true, identify: () => caller },
+        storage,
+        new Reflector(),
+        rejections as unknown as Counter<'tier'>,
+        failures as unknown as Counter,
+      );
+      const exportAll = () => context(Routes.prototype.exportAll).executionContext;
+      expect(await subject.canActivate(exportAll())).toBe(true);
+      expect(await subject.canActivate(exportAll())).toBe(true);
+      caller = 7;
+      // a fresh user budget, but the address has spent its two
+      await expect(subject.canActivate(exportAll())).rejects.toThrow(ThrottlerException);
+      expect(storage.hit('loadstar:rate-limit:auth:u:7', 60_000, 2, Date.now()).totalHits).toBe(2);
     });
 
     it('names a tier that is not configured', async () => {
