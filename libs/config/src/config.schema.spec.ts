@@ -21,9 +21,13 @@ describe('parseEnvironment', () => {
         enabled: true,
         failOpen: true,
         keyPrefix: 'loadstar:rate-limit:',
+        slowdownMaxDelayMs: 60_000,
         tiers: {
           default: { limit: 600, ttlMs: 60_000 },
           auth: { limit: 10, ttlMs: 900_000 },
+          authAccountAddress: { limit: 5, ttlMs: 900_000 },
+          authAccount: { limit: 20, ttlMs: 3_600_000 },
+          register: { limit: 10, ttlMs: 3_600_000 },
           expensive: { limit: 30, ttlMs: 60_000 },
         },
       });
@@ -152,6 +156,30 @@ describe('parseEnvironment', () => {
       expect(() => parseEnvironment({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
       expect(() => parseEnvironment({ METRICS_TOKEN: 'has a space in it!' })).toThrow(
         /METRICS_TOKEN/,
+      );
+    });
+
+    it('reads the login and registration limits and names the bad ones', () => {
+      const { rateLimit } = parseEnvironment({
+        RATE_LIMIT_AUTH_ACCOUNT_ADDRESS: '3/5m',
+        RATE_LIMIT_AUTH_ACCOUNT: '50/1h',
+        RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S: '30',
+        RATE_LIMIT_REGISTER: '5/1h',
+      });
+      expect(rateLimit.tiers).toMatchObject({
+        authAccountAddress: { limit: 3, ttlMs: 300_000 },
+        authAccount: { limit: 50, ttlMs: 3_600_000 },
+        register: { limit: 5, ttlMs: 3_600_000 },
+      });
+      expect(rateLimit.slowdownMaxDelayMs).toBe(30_000);
+      expect(() =>
+        parseEnvironment({
+          RATE_LIMIT_AUTH_ACCOUNT: 'many',
+          RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S: '0',
+          RATE_LIMIT_REGISTER: '0/1h',
+        }),
+      ).toThrow(
+        /RATE_LIMIT_AUTH_ACCOUNT .*RATE_LIMIT_REGISTER.*RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S/,
       );
     });
 

@@ -268,6 +268,9 @@ export function parseEnvironment(
   const tiers: Record<RateLimitTierName, RateLimitTier> = {
     default: reader.tier('RATE_LIMIT_DEFAULT', '600/1m'),
     auth: reader.tier('RATE_LIMIT_AUTH', '10/15m'),
+    authAccountAddress: reader.tier('RATE_LIMIT_AUTH_ACCOUNT_ADDRESS', '5/15m'),
+    authAccount: reader.tier('RATE_LIMIT_AUTH_ACCOUNT', '20/1h'),
+    register: reader.tier('RATE_LIMIT_REGISTER', '10/1h'),
     expensive: reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'),
   };
 
@@ -323,6 +326,7 @@ export function parseEnvironment(
     rateLimit: {
       enabled: rateLimitEnabled,
       tiers,
+      slowdownMaxDelayMs: reader.int('RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S', 60, 1, 3_600) * 1_000,
       failOpen: rateLimitFailOpen,
       keyPrefix: parseRateLimitKeyPrefix(reader),
     },

@@ -8,8 +8,13 @@ export interface RateLimitTier {
   ttlMs: number;
 }
 
-/** Names of the rate-limit tiers of the contract (§1). */
-export type RateLimitTierName = 'default' | 'auth' | 'expensive';
+/**
+ * Names of the rate-limit tiers: the contract's (§1) and the login and registration ones.
+ * `auth` counts failed logins per address, `authAccountAddress` per (address, account),
+ * `authAccount` per account (its limit starts the slowdown).
+ */
+export type RateLimitTierName =
+  'default' | 'auth' | 'authAccountAddress' | 'authAccount' | 'register' | 'expensive';
 
 /**
  * Fastify's `trustProxy`: `false` (use the socket address), a hop count (the number of proxies
@@ -101,6 +106,9 @@ export interface RateLimitConfig {
   /** `false`: no route is limited and Redis is not used for counters (e.g. behind a gateway). */
   enabled: boolean;
   tiers: Record<RateLimitTierName, RateLimitTier>;
+  /** Longest delay between two login attempts on an account past its `authAccount` limit (ms). */
+  slowdownMaxDelayMs: number;
+  /** Applies to every tier except the login and registration ones, which count in process. */
   failOpen: boolean;
   /** Prefix of the counters' keys in Redis; apps sharing one Redis keep theirs apart with it. */
   keyPrefix: string;
