@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import type { LoadstarConfigService } from '@app/config';
+import { WorkerService } from '@app/worker';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -28,6 +29,14 @@ import { PasswordHasher } from './password-hasher';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, PasswordHasher],
+  providers: [
+    AuthService,
+    {
+      provide: PasswordHasher,
+      inject: [ConfigService, { token: WorkerService, optional: true }],
+      useFactory: (config: LoadstarConfigService, worker?: WorkerService) =>
+        new PasswordHasher(config.get('auth', { infer: true }).passwordCostLog2, worker),
+    },
+  ],
 })
 export class AuthModule {}

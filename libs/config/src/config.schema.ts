@@ -253,6 +253,13 @@ export function parseEnvironment(
     reader.problems.push('JWT_SECRET must be at least 32 characters');
   }
 
+  const passwordCostLog2 = reader.int('PASSWORD_SCRYPT_COST_LOG2', 17, 10, 20);
+  if (production && passwordCostLog2 < 17) {
+    reader.problems.push(
+      'PASSWORD_SCRYPT_COST_LOG2 must be at least 17 when NODE_ENV=production (OWASP: N=2^17)',
+    );
+  }
+
   const instances = reader.int('PROCESS_INSTANCES', 1, 1, 1_024);
   const clusterWorkers = parseClusterWorkers(reader, resources.cpus / instances);
   // every cluster worker, the standby included, builds a whole application with its pools
@@ -348,6 +355,7 @@ export function parseEnvironment(
       jwtSecret: jwtSecret ?? randomBytes(48).toString('base64url'),
       jwtSecretGenerated: jwtSecret === undefined,
       jwtTtlS: reader.int('JWT_TTL_S', 3_600, 1, 31_536_000),
+      passwordCostLog2,
     },
   };
 

@@ -149,6 +149,8 @@ export interface AuthConfig {
   /** `true` when the secret was generated for this start (development only). */
   jwtSecretGenerated: boolean;
   jwtTtlS: number;
+  /** scrypt's N is 2 to this power (r=8, p=1); at least 17 in production. */
+  passwordCostLog2: number;
 }
 
 /** The whole validated configuration, one namespace per concern. */
