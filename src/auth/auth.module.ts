@@ -22,8 +22,20 @@ import { PasswordHasher } from './password-hasher';
         const auth = config.get('auth', { infer: true });
         return {
           secret: auth.jwtSecret,
-          signOptions: { algorithm: 'HS256', expiresIn: auth.jwtTtlS },
-          verifyOptions: { algorithms: ['HS256'] },
+          signOptions: {
+            algorithm: 'HS256',
+            expiresIn: auth.jwtTtlS,
+            issuer: auth.jwtIssuer,
+            audience: auth.jwtAudience,
+          },
+          // a token older than the lifetime this app gives is refused, whatever its `exp`
+          verifyOptions: {
+            algorithms: ['HS256'],
+            issuer: auth.jwtIssuer,
+            audience: auth.jwtAudience,
+            clockTolerance: auth.jwtClockToleranceS,
+            maxAge: auth.jwtTtlS,
+          },
         };
       },
     }),

@@ -149,6 +149,12 @@ export interface AuthConfig {
   /** `true` when the secret was generated for this start (development only). */
   jwtSecretGenerated: boolean;
   jwtTtlS: number;
+  /** `iss` of the tokens this app signs, required of every token it accepts. */
+  jwtIssuer: string;
+  /** `aud` of the tokens this app signs, required of every token it accepts. */
+  jwtAudience: string;
+  /** Clock skew allowed on `exp`, `nbf` and the token's age, in seconds. */
+  jwtClockToleranceS: number;
   /** scrypt's N is 2 to this power (r=8, p=1); at least 17 in production. */
   passwordCostLog2: number;
 }
