@@ -158,6 +158,29 @@ describe(RateLimitGuard.name, () => {
         expect(headers.size).toBe(0);
       });
 
+      it('still applies the counters that did answer, when their tier counts locally', async () => {
+        // as the Redis storage does for its local tiers: 'auth' answers, 'default' fails
+        const partly: ThrottlerStorage = {
+          increment: (key, ttl, limit, block, tier) =>
+            tier === 'auth'
+              ? storage.increment(key, ttl, limit)
+              : Promise.reject(new Error('down')),
+        };
+        const subject = new RateLimitGuard(
+          { tiers: TIERS, failOpen: true, localFallbackTiers: ['auth'] },
+          partly,
+          new Reflector(),
+          rejections as unknown as Counter<'tier'>,
+          failures as unknown as Counter,
+        );
+        const login = () =>
+          context(Routes.prototype.login, '/api/routes', { email: 'a@b.test' }).executionContext;
+        expect(await subject.canActivate(login())).toBe(true);
+        expect(await subject.canActivate(login())).toBe(true);
+        await expect(subject.canActivate(login())).rejects.toThrow(ThrottlerException);
+        expect(failures.total).toBe(3);
+      });
+
       it('answers 503 when failing closed, and counts the failure', async () => {
         const { executionContext } = context(Routes.prototype.plain);
         await expect(guard(false, broken).canActivate(executionContext)).rejects.toThrow(

@@ -44,11 +44,23 @@ interface Check {
 /** What the guard does on one route, worked out on its first request. */
 interface RoutePlan {
   readonly checks: readonly Check[];
+  /**
+   * Some check's tier is counted in process while the storage fails: each check's failure is
+   * then handled alone, so those counters still decide when the others cannot.
+   */
+  readonly checksFailAlone: boolean;
   /** Some check is keyed by `client` or `user`, which may verify a token: once per request. */
   readonly needsClient: boolean;
 }
 
-const UNLIMITED: RoutePlan = { checks: [], needsClient: false };
+const UNLIMITED: RoutePlan = { checks: [], checksFailAlone: false, needsClient: false };
+/** The record of a check the storage could not count, let through by `failOpen`. */
+const UNCOUNTED: ThrottlerStorageRecord = Object.freeze({
+  totalHits: 0,
+  timeToExpire: 0,
+  isBlocked: false,
+  timeToBlockExpire: 0,
+});
 const NOT_COUNTED = Promise.resolve(undefined);
 const USER_KEY = 'u:';
 
@@ -71,8 +83,12 @@ export class RateLimitGuard implements CanActivate {
   private readonly scope: string;
   private readonly keyPrefix: string;
   private storageFailing = false;
-  /** The rejection handler of every check, made once. */
+  /** The rejection handlers of every check, made once. */
   private readonly unavailable = (error: unknown): boolean => this.storageUnavailable(error);
+  private readonly uncounted = (error: unknown): ThrottlerStorageRecord => {
+    this.storageUnavailable(error);
+    return UNCOUNTED;
+  };
 
   constructor(
     @Inject(RATE_LIMIT_MODULE_OPTIONS) private readonly options: RateLimitModuleOptions,
@@ -102,6 +118,11 @@ export class RateLimitGuard implements CanActivate {
         (record) => this.conclude(checks, [record], reply),
         this.unavailable,
       );
+    }
+    if (plan.checksFailAlone) {
+      return Promise.all(
+        checks.map((check) => this.hit(check, request, client).catch(this.uncounted)),
+      ).then((records) => this.conclude(checks, records, reply));
     }
     return Promise.all(checks.map((check) => this.hit(check, request, client))).then(
       (records) => this.conclude(checks, records, reply),
@@ -145,14 +166,18 @@ export class RateLimitGuard implements CanActivate {
     records: readonly (ThrottlerStorageRecord | undefined)[],
     reply: FastifyReply,
   ): true {
-    if (this.storageFailing) this.storageRecovered();
     let tightest = -1;
     let tightestRemaining = Infinity;
     let retryAfter = 0;
     let rejectedTier: string | undefined;
+    let allCounted = true;
     for (let index = 0; index < checks.length; index++) {
       const record = records[index];
       if (record === undefined) continue;
+      if (record === UNCOUNTED) {
+        allCounted = false;
+        continue;
+      }
       const check = checks[index];
       const remaining = check.limit - record.totalHits;
       if (remaining < tightestRemaining) {
@@ -166,6 +191,7 @@ export class RateLimitGuard implements CanActivate {
         rejectedTier = check.tier;
       }
     }
+    if (this.storageFailing && allCounted) this.storageRecovered();
     if (tightest === -1) return true;
     reply.header('ratelimit-limit', checks[tightest].limit);
     reply.header('ratelimit-remaining', Math.max(0, tightestRemaining));
@@ -236,8 +262,10 @@ export class RateLimitGuard implements CanActivate {
       }
       for (const source of by) checks.push(this.check(tier, policy.limit, policy.ttlMs, source));
     }
+    const localTiers = this.options.localFallbackTiers ?? [];
     return {
       checks,
+      checksFailAlone: checks.some((check) => localTiers.includes(check.tier)),
       needsClient: checks.some((check) => check.source === 'client' || check.source === 'user'),
     };
   }
