@@ -33,7 +33,7 @@ export class PostsBulkController {
    */
   @Post('import')
   @Authenticated()
-  @RateLimit('expensive')
+  @RateLimit('expensive', { by: ['user', 'address'] })
   @AcceptsCsvStream('CSV with a header row naming title and body')
   @ApiPayloadTooLargeResponse({ description: `body over ${IMPORT_MAX_BYTES} bytes` })
   @ApiServiceUnavailableResponse({ description: 'the worker pool is saturated' })
@@ -47,7 +47,7 @@ export class PostsBulkController {
 
   /** Streams every post (or one author's), oldest first, as NDJSON or CSV. */
   @Get('export')
-  @RateLimit('expensive')
+  @RateLimit('expensive', { by: ['user', 'address'] })
   @ApiProduces(EXPORT_CONTENT_TYPES.ndjson, EXPORT_CONTENT_TYPES.csv)
   @ApiOkResponse({ description: 'one post per line (NDJSON) or per record (CSV with header)' })
   async export(
