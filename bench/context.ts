@@ -54,8 +54,11 @@ export const QUICK_OPTIONS: Omit<BenchOptions, 'only' | 'outDir' | 'readmeOnly'>
 /** A full run ends within `deadlineS` + this: ten minutes. */
 export const HARD_DEADLINE_MARGIN_S = 180;
 
-/** Signs tokens in every app process of a run (≥ 32 characters, as production requires). */
-export const BENCH_JWT_SECRET = 'loadstar-bench-jwt-secret-0123456789abcdef';
+/**
+ * Signs tokens in every app process of a run: generated (`openssl rand -hex 32`), as
+ * production refuses a short, placeholder-like or low-entropy secret. Public: bench apps only.
+ */
+export const BENCH_JWT_SECRET = '2f06ff75d8d3d9862871fd6a7781d0ecbf28e7af7ad233af0caa20333c257724';
 /** High enough that the limiter does its full work on every request and rejects none. */
 const UNREACHABLE_LIMIT = '1000000000/1m';
 
@@ -107,6 +110,9 @@ export function fullStackEnv(databaseUrl: string, redisUrl?: string): Record<str
     LOG_LEVEL: 'info',
     RATE_LIMIT_DEFAULT: UNREACHABLE_LIMIT,
     RATE_LIMIT_AUTH: UNREACHABLE_LIMIT,
+    RATE_LIMIT_AUTH_ACCOUNT_ADDRESS: UNREACHABLE_LIMIT,
+    RATE_LIMIT_AUTH_ACCOUNT: UNREACHABLE_LIMIT,
+    RATE_LIMIT_REGISTER: UNREACHABLE_LIMIT,
     RATE_LIMIT_EXPENSIVE: UNREACHABLE_LIMIT,
     // every round imports as the same user
     IMPORT_ROW_QUOTA: UNREACHABLE_LIMIT,

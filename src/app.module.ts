@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { APP_GUARD, RouterModule } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { CacheModule } from '@app/cache';
-import { LoadstarConfig, LoadstarConfigModule } from '@app/config';
+import { LoadstarConfig, LoadstarConfigModule, RateLimitTierName } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { HealthModule } from '@app/health';
 import { LoggingModule } from '@app/logging';
@@ -17,6 +17,17 @@ import { ENTITIES, MIGRATIONS } from './database/schema';
 import { FollowsModule } from './follows/follows.module';
 import { PostsModule } from './posts/posts.module';
 import { UsersModule } from './users/users.module';
+
+/**
+ * Tiers that guard credentials: while Redis is away they are counted in each process instead
+ * of following `RATE_LIMIT_FAIL_OPEN`, so losing Redis never switches login throttling off.
+ */
+const CREDENTIAL_TIERS: readonly RateLimitTierName[] = [
+  'auth',
+  'authAccountAddress',
+  'authAccount',
+  'register',
+];
 
 /** The domain modules, all served under `/api`. */
 const API_MODULES = [AuthModule, UsersModule, PostsModule, FollowsModule, PublicConfigModule];
@@ -66,9 +77,11 @@ export class AppModule {
           },
         }),
         RateLimitModule.forRootAsync({
+          isGlobal: true,
           inject: [ConfigService, JwtService],
           useFactory: (configService: ConfigService<LoadstarConfig, true>, jwt: JwtService) => ({
             ...configService.get('rateLimit', { infer: true }),
+            localFallbackTiers: CREDENTIAL_TIERS,
             redisUrl: configService.get('redis', { infer: true }).url,
             clusterWorkers: configService.get('cluster', { infer: true }).workers,
             identify: (request) => verifyBearer(jwt, request)?.id,

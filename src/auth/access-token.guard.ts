@@ -3,9 +3,6 @@ import { JwtService } from '@nestjs/jwt';
 import type { FastifyRequest } from 'fastify';
 import { AccessTokenClaims, AuthenticatedUser } from './authenticated-user';
 
-/** Only HS256: a token claiming `alg: none` or another algorithm is rejected. */
-const ALGORITHMS = ['HS256' as const];
-
 /** Where the guard leaves the caller on the request. */
 export type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };
 
@@ -15,6 +12,9 @@ const BEARER = 'Bearer ';
  * The user a request's `Authorization: Bearer <access token>` proves, or `undefined` (no
  * header, not a Bearer, invalid or expired token). A proven user is kept on the request, so the
  * rate limiter (which runs before route guards) and {@link AccessTokenGuard} verify it once.
+ * The token must be HS256 (the module's `verifyOptions`: `alg: none` and every other algorithm
+ * are refused), carry this app's `iss` and `aud`, an `exp` and an `iat` no older than the token
+ * lifetime, within the clock tolerance.
  */
 export function verifyBearer(
   jwt: JwtService,
@@ -25,10 +25,12 @@ export function verifyBearer(
   if (!header?.startsWith(BEARER)) return undefined;
   let claims: AccessTokenClaims;
   try {
-    claims = jwt.verify<AccessTokenClaims>(header.slice(BEARER.length), { algorithms: ALGORITHMS });
+    claims = jwt.verify<AccessTokenClaims>(header.slice(BEARER.length));
   } catch {
     return undefined;
   }
+  // jsonwebtoken checks `exp` only when there is one: a token without it would never expire
+  if (typeof claims.exp !== 'number') return undefined;
   const id = Number(claims.sub);
   if (!Number.isSafeInteger(id) || id < 1) return undefined;
   request.user = { id };

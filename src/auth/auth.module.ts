@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import type { LoadstarConfigService } from '@app/config';
+import { WorkerService } from '@app/worker';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -21,13 +22,33 @@ import { PasswordHasher } from './password-hasher';
         const auth = config.get('auth', { infer: true });
         return {
           secret: auth.jwtSecret,
-          signOptions: { algorithm: 'HS256', expiresIn: auth.jwtTtlS },
-          verifyOptions: { algorithms: ['HS256'] },
+          signOptions: {
+            algorithm: 'HS256',
+            expiresIn: auth.jwtTtlS,
+            issuer: auth.jwtIssuer,
+            audience: auth.jwtAudience,
+          },
+          // a token older than the lifetime this app gives is refused, whatever its `exp`
+          verifyOptions: {
+            algorithms: ['HS256'],
+            issuer: auth.jwtIssuer,
+            audience: auth.jwtAudience,
+            clockTolerance: auth.jwtClockToleranceS,
+            maxAge: auth.jwtTtlS,
+          },
         };
       },
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, PasswordHasher],
+  providers: [
+    AuthService,
+    {
+      provide: PasswordHasher,
+      inject: [ConfigService, { token: WorkerService, optional: true }],
+      useFactory: (config: LoadstarConfigService, worker?: WorkerService) =>
+        new PasswordHasher(config.get('auth', { infer: true }).passwordCostLog2, worker),
+    },
+  ],
 })
 export class AuthModule {}

@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ConflictException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type { LoadstarConfig } from '@app/config';
@@ -10,6 +10,7 @@ import { PasswordHasher } from './password-hasher';
 
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
   private readonly tokenTtlS: number;
 
   constructor(
@@ -38,11 +39,27 @@ export class AuthService {
       ? await this.hasher.verify(input.password, credentials.passwordHash)
       : await this.hasher.verifyDecoy(input.password);
     if (!credentials || !valid) throw new UnauthorizedException('wrong email or password');
+    if (this.hasher.needsRehash(credentials.passwordHash)) {
+      // after the response, in the pool's normal lane: the login does not wait for it
+      void this.rehash(credentials.id, credentials.passwordHash, input.password);
+    }
     const claims: AccessTokenClaims = { sub: String(credentials.id) };
     return {
       accessToken: await this.jwt.signAsync(claims),
       tokenType: 'Bearer',
       expiresIn: this.tokenTtlS,
     };
+  }
+
+  /** Stores a hash of the password at today's cost; a failure leaves the old one for next time. */
+  private async rehash(id: number, previous: string, password: string): Promise<void> {
+    try {
+      await this.users.replacePasswordHash(id, previous, await this.hasher.hash(password));
+    } catch (error) {
+      this.logger.warn(
+        { err: error },
+        `password of user ${id} not rehashed; retried at its next login`,
+      );
+    }
   }
 }

@@ -7,4 +7,6 @@ export interface AuthenticatedUser {
 export interface AccessTokenClaims {
   /** the user id, as a string (RFC 7519) */
   sub: string;
+  /** expiry, seconds since the epoch; set when signing, required when verifying */
+  exp?: number;
 }

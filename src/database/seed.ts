@@ -38,7 +38,8 @@ async function seed(): Promise<void> {
 
   const logger = new Logger('Seed');
   const started = Date.now();
-  const dataSource = await createStandaloneDataSource(parseEnvironment(), {
+  const config = parseEnvironment();
+  const dataSource = await createStandaloneDataSource(config, {
     entities: ENTITIES,
     migrations: MIGRATIONS,
     slowQueryMs: SEED_SLOW_QUERY_MS,
@@ -46,7 +47,7 @@ async function seed(): Promise<void> {
   await dataSource.initialize();
   const runner = dataSource.createQueryRunner();
   await runner.query(`SET synchronous_commit = off`);
-  const passwordHash = await new PasswordHasher().hash(SEED_PASSWORD);
+  const passwordHash = await new PasswordHasher(config.auth.passwordCostLog2).hash(SEED_PASSWORD);
   const run = Date.now().toString(36);
 
   const bar = new SingleBar({

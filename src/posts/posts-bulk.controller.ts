@@ -45,7 +45,7 @@ export class PostsBulkController {
    */
   @Post('import')
   @Authenticated()
-  @RateLimit('expensive')
+  @RateLimit('expensive', { by: ['user', 'address'] })
   @AcceptsCsvStream('CSV with a header row naming title and body')
   @ApiPayloadTooLargeResponse({
     description: `body over ${IMPORT_MAX_BYTES} bytes, or more rows than IMPORT_MAX_ROWS`,
@@ -65,7 +65,7 @@ export class PostsBulkController {
    * An export whose client accepts no data for `EXPORT_STALL_TIMEOUT_MS` is ended.
    */
   @Get('export')
-  @RateLimit('expensive')
+  @RateLimit('expensive', { by: ['user', 'address'] })
   @ApiProduces(EXPORT_CONTENT_TYPES.ndjson, EXPORT_CONTENT_TYPES.csv)
   @ApiOkResponse({ description: 'one post per line (NDJSON) or per record (CSV with header)' })
   @ApiServiceUnavailableResponse({

@@ -58,7 +58,7 @@ export class UsersController {
   }
 
   @Get(':id/dashboard')
-  @RateLimit('expensive')
+  @RateLimit('expensive', { by: ['user', 'address'] })
   @Cached({ key: DASHBOARD_CACHE_KEY, ttl: DASHBOARD_TTL_MS, tags: dashboardTags })
   dashboard(@Param('id', ParseIdPipe) id: number): Promise<DashboardDto> {
     return this.users.dashboard(id);

@@ -54,6 +54,17 @@ export class UsersRepository {
     return row;
   }
 
+  /**
+   * Replaces a password hash with a stronger one of the same password, unless it changed
+   * meanwhile (a concurrent rehash or password change keeps its own).
+   */
+  async replacePasswordHash(id: number, previous: string, next: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`,
+      [id, previous, next],
+    );
+  }
+
   async findPublic(id: number): Promise<UserDto | undefined> {
     const [row] = (await this.dataSource.query(
       `SELECT ${PUBLIC_USER_COLUMNS} FROM users u WHERE u.id = $1`,

@@ -112,6 +112,8 @@ describe('operations routes off the public listener (e2e)', () => {
         DATABASE_URL: pg.url,
         DB_CONNECT_TIMEOUT_MS: '1000',
         JWT_SECRET: randomBytes(32).toString('base64url'),
+        // production refuses the tests' fast password hashing
+        PASSWORD_SCRYPT_COST_LOG2: undefined,
         // nothing listens there: Redis is down from the start
         REDIS_URL: `redis://:${redisPassword}@127.0.0.1:${redisPort}`,
         DOCS_ENABLED: undefined,

@@ -10,6 +10,7 @@ describe('rate limits shared through Redis by two processes (e2e)', () => {
       RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
       RATE_LIMIT_DEFAULT: '100/1m',
       RATE_LIMIT_AUTH: '10/1m',
+      RATE_LIMIT_AUTH_ACCOUNT_ADDRESS: '10/1m',
       TRUST_PROXY: '127.0.0.1',
     };
     const start = () => startAppProcess(env, { timeoutMs: 100_000 });
@@ -17,7 +18,7 @@ describe('rate limits shared through Redis by two processes (e2e)', () => {
   }, 120_000);
   afterAll(() => Promise.all(apps.map((app) => app.stop())));
 
-  it('holds the auth limit across both: alternated failed logins count as one client', async () => {
+  it('holds the failed-login limits across both: alternated failures count as one client', async () => {
     const headers = { 'x-forwarded-for': '192.0.2.50' };
     const body = { email: 'shared-target@example.test', password: 'wrong-password' };
     const statuses: number[] = [];

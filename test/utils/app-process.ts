@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ApiClient } from './api-client';
 import { freePort, sleep } from './net';
+import { FAST_PASSWORD_HASHING } from './password-hashing';
 import { RELAXED_RATE_LIMITS } from './rate-limits';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -45,8 +46,8 @@ export interface StartAppProcessOptions {
 
 /**
  * Starts `src/main.ts` (TypeScript, transpile-only) on a free loopback port with `env` over the
- * test's environment (rate limits relaxed unless given), and waits until it is ready. Kill it
- * with `stop()`: by pid, nothing else.
+ * test's environment (rate limits relaxed and password hashing fast unless given), and waits
+ * until it is ready. Kill it with `stop()`: by pid, nothing else.
  */
 export async function startAppProcess(
   env: Record<string, string | undefined> = {},
@@ -61,6 +62,7 @@ export async function startAppProcess(
     cwd: REPO_ROOT,
     env: {
       ...RELAXED_RATE_LIMITS,
+      ...FAST_PASSWORD_HASHING,
       ...process.env,
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',

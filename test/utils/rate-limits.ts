@@ -8,13 +8,19 @@ import { randomUUID } from 'node:crypto';
 export const RELAXED_RATE_LIMITS = {
   RATE_LIMIT_DEFAULT: '1000000/1s',
   RATE_LIMIT_AUTH: '1000000/1s',
+  RATE_LIMIT_AUTH_ACCOUNT_ADDRESS: '1000000/1s',
+  RATE_LIMIT_AUTH_ACCOUNT: '1000000/1s',
+  RATE_LIMIT_REGISTER: '1000000/1s',
   RATE_LIMIT_EXPENSIVE: '1000000/1s',
 };
 
-/** Overrides that restore the built-in limits of contract §1 (600/1m, 10/15m, 30/1m). */
-export const CONTRACT_RATE_LIMITS: Record<string, undefined> = {
+/** Overrides that restore the built-in limits (contract §1 and the login and register tiers). */
+export const CONTRACT_RATE_LIMITS: Record<keyof typeof RELAXED_RATE_LIMITS, undefined> = {
   RATE_LIMIT_DEFAULT: undefined,
   RATE_LIMIT_AUTH: undefined,
+  RATE_LIMIT_AUTH_ACCOUNT_ADDRESS: undefined,
+  RATE_LIMIT_AUTH_ACCOUNT: undefined,
+  RATE_LIMIT_REGISTER: undefined,
   RATE_LIMIT_EXPENSIVE: undefined,
 };
 

@@ -3,6 +3,7 @@ import { LoadstarConfig, parseEnvironment } from '@app/config';
 import { createHttpApp, listenHttpApp, ListeningAddresses } from '@app/http';
 import { AppModule } from '../../src/app.module';
 import { ApiClient } from './api-client';
+import { FAST_PASSWORD_HASHING } from './password-hashing';
 import { privateRateLimitKeyPrefix, RELAXED_RATE_LIMITS } from './rate-limits';
 
 /** A running app on a free loopback port, built exactly as `main.ts` builds it. */
@@ -18,12 +19,14 @@ export interface TestApp {
 
 /**
  * @param env variables over `process.env` (e.g. a short rate-limit window). Unless given, the
- * rate limits are {@link RELAXED_RATE_LIMITS} and the limiter's keys private to this app.
+ * rate limits are {@link RELAXED_RATE_LIMITS}, the limiter's keys private to this app and
+ * password hashing {@link FAST_PASSWORD_HASHING}.
  */
 export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const config = parseEnvironment({
     LOG_LEVEL: 'warn',
     ...RELAXED_RATE_LIMITS,
+    ...FAST_PASSWORD_HASHING,
     RATE_LIMIT_KEY_PREFIX: privateRateLimitKeyPrefix(),
     ...process.env,
     ...env,

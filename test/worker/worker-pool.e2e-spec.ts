@@ -112,6 +112,25 @@ describe('worker pool (e2e)', () => {
     expect(await durationCount('block', 'ok')).toBeGreaterThanOrEqual(3);
   });
 
+  it('runs a waiting high-priority task first, admitted even when the normal lane is full', async () => {
+    const finished: string[] = [];
+    const track = (name: string, task: Promise<number>) =>
+      task.then((value) => {
+        finished.push(name);
+        return value;
+      });
+    const running = track('running', worker.run(BLOCK, 300));
+    const normal = track('normal', worker.run(BLOCK, 1));
+    // the normal lane (1 thread + 1 waiting) is full ...
+    await expect(worker.run(BLOCK, 1)).rejects.toBeInstanceOf(WorkerPoolBusyException);
+    // ... the high one is not, and its task overtakes the normal one waiting
+    const urgent = track('high', worker.run(BLOCK, 2, { priority: 'high' }));
+    const queueGauge = await register.getSingleMetric(WORKER_POOL_QUEUE_SIZE)!.get();
+    expect(queueGauge.values[0].value).toBe(2);
+    await expect(Promise.all([running, normal, urgent])).resolves.toEqual([300, 1, 2]);
+    expect(finished).toEqual(['running', 'high', 'normal']);
+  });
+
   it('cancels a queued task and a running one (whose thread is replaced)', async () => {
     const controller = new AbortController();
     const running = worker.run(BLOCK, 5_000, { signal: controller.signal });

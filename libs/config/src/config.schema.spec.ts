@@ -21,9 +21,13 @@ describe('parseEnvironment', () => {
         enabled: true,
         failOpen: true,
         keyPrefix: 'loadstar:rate-limit:',
+        slowdownMaxDelayMs: 60_000,
         tiers: {
           default: { limit: 600, ttlMs: 60_000 },
           auth: { limit: 10, ttlMs: 900_000 },
+          authAccountAddress: { limit: 5, ttlMs: 900_000 },
+          authAccount: { limit: 20, ttlMs: 3_600_000 },
+          register: { limit: 10, ttlMs: 3_600_000 },
           expensive: { limit: 30, ttlMs: 60_000 },
         },
       });
@@ -72,6 +76,98 @@ describe('parseEnvironment', () => {
       expect(() => parseEnvironment({ NODE_ENV: 'production' })).toThrow(
         /DATABASE_URL is required.*JWT_SECRET is required/,
       );
+    });
+
+    describe('JWT_SECRET in production', () => {
+      const production = (secret: string) => () =>
+        parseEnvironment({
+          NODE_ENV: 'production',
+          DATABASE_URL: 'postgres://db/app',
+          JWT_SECRET: secret,
+        });
+
+      it.each([
+        [
+          'openssl rand -hex 32',
+          '6f1c2b0e9a4d8f7e3c5b1a2d4e6f8091a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2',
+        ],
+        ['openssl rand -hex 16', 'c3e9a1f04b7d2e8a6c1f9b3d5e7a0c42'],
+        [
+          'openssl rand -base64 48',
+          'm1Q8xZ/4vT7+Kc2WnR9bLp0dYh3sJf6gUe5aXo8iVr1tNq7wCk4yHz2BjM6lPx0E',
+        ],
+        ['openssl rand -base64 24', 'J8r2Wq+Z5mN1xT4vB7kD0pL3sH6gF9yC'],
+      ])('accepts a generated secret (%s)', (_, secret) => {
+        expect(production(secret)().auth.jwtSecret).toBe(secret);
+      });
+
+      it.each([
+        [
+          'the placeholder of deploy/k8s/secret.yaml',
+          'change-me-to-at-least-32-random-characters',
+          /placeholder/,
+        ],
+        [
+          'the placeholder in capitals',
+          'CHANGE-ME-TO-AT-LEAST-32-RANDOM-CHARACTERS',
+          /placeholder/,
+        ],
+        ['a value with placeholder words', 'my-super-secret-jwt-signing-key-2024!', /placeholder/],
+        ['one character repeated', 'x'.repeat(64), /entropy/],
+        ['two characters alternating', 'ab'.repeat(32), /entropy/],
+        ['digits only, too few bits', '1234567890'.repeat(3) + '12', /entropy/],
+        ['a short hex string', 'deadbeef'.repeat(4).slice(0, 31), /at least 32 characters/],
+      ])('refuses %s, naming the variable', (_, secret, why) => {
+        expect(production(secret)).toThrow(ConfigValidationError);
+        expect(production(secret)).toThrow(/JWT_SECRET/);
+        expect(production(secret)).toThrow(why);
+      });
+
+      it('lets development use any secret of 32 characters or more', () => {
+        expect(
+          parseEnvironment({ JWT_SECRET: 'change-me-to-at-least-32-random-characters' }).auth
+            .jwtSecret,
+        ).toBe('change-me-to-at-least-32-random-characters');
+      });
+    });
+
+    it('reads the token claims and the clock tolerance, and names the bad ones', () => {
+      expect(parseEnvironment({}).auth).toMatchObject({
+        jwtIssuer: 'loadstar',
+        jwtAudience: 'loadstar-api',
+        jwtClockToleranceS: 5,
+        jwtTtlS: 3_600,
+      });
+      expect(
+        parseEnvironment({
+          JWT_ISSUER: 'https://id.example',
+          JWT_AUDIENCE: 'app',
+          JWT_CLOCK_TOLERANCE_S: '0',
+        }).auth,
+      ).toMatchObject({
+        jwtIssuer: 'https://id.example',
+        jwtAudience: 'app',
+        jwtClockToleranceS: 0,
+      });
+      expect(() =>
+        parseEnvironment({ JWT_ISSUER: 'two words', JWT_CLOCK_TOLERANCE_S: '3600' }),
+      ).toThrow(/JWT_ISSUER.*JWT_CLOCK_TOLERANCE_S/);
+    });
+
+    it('hashes passwords at N=2^17 by default, and refuses less in production', () => {
+      expect(parseEnvironment({}).auth.passwordCostLog2).toBe(17);
+      expect(parseEnvironment({ PASSWORD_SCRYPT_COST_LOG2: '12' }).auth.passwordCostLog2).toBe(12);
+      expect(() => parseEnvironment({ PASSWORD_SCRYPT_COST_LOG2: '9' })).toThrow(
+        /PASSWORD_SCRYPT_COST_LOG2 must be an integer from 10 to 20/,
+      );
+      expect(() =>
+        parseEnvironment({
+          NODE_ENV: 'production',
+          DATABASE_URL: 'postgres://db/app',
+          JWT_SECRET: 'J8r2Wq+Z5mN1xT4vB7kD0pL3sH6gF9yC',
+          PASSWORD_SCRYPT_COST_LOG2: '16',
+        }),
+      ).toThrow(/PASSWORD_SCRYPT_COST_LOG2 must be at least 17 when NODE_ENV=production/);
     });
 
     it('reads the cache tuning variables and names the bad ones', () => {
@@ -156,6 +252,30 @@ describe('parseEnvironment', () => {
       expect(() => parseEnvironment({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
       expect(() => parseEnvironment({ METRICS_TOKEN: 'has a space in it!' })).toThrow(
         /METRICS_TOKEN/,
+      );
+    });
+
+    it('reads the login and registration limits and names the bad ones', () => {
+      const { rateLimit } = parseEnvironment({
+        RATE_LIMIT_AUTH_ACCOUNT_ADDRESS: '3/5m',
+        RATE_LIMIT_AUTH_ACCOUNT: '50/1h',
+        RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S: '30',
+        RATE_LIMIT_REGISTER: '5/1h',
+      });
+      expect(rateLimit.tiers).toMatchObject({
+        authAccountAddress: { limit: 3, ttlMs: 300_000 },
+        authAccount: { limit: 50, ttlMs: 3_600_000 },
+        register: { limit: 5, ttlMs: 3_600_000 },
+      });
+      expect(rateLimit.slowdownMaxDelayMs).toBe(30_000);
+      expect(() =>
+        parseEnvironment({
+          RATE_LIMIT_AUTH_ACCOUNT: 'many',
+          RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S: '0',
+          RATE_LIMIT_REGISTER: '0/1h',
+        }),
+      ).toThrow(
+        /RATE_LIMIT_AUTH_ACCOUNT .*RATE_LIMIT_REGISTER.*RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S/,
       );
     });
 

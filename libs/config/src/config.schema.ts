@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigValidationError } from './config.errors';
+import { weakJwtSecret } from './jwt-secret';
 import {
   ContainerResources,
   defaultPoolMax,
@@ -88,6 +89,13 @@ class EnvReader {
       .map((entry) => entry.trim())
       .filter(Boolean);
     return urls.every((url) => this.checkUrl(name, url, protocols)) ? urls : [];
+  }
+
+  /** 1 to 200 printable characters without spaces (a JWT claim's value). */
+  token(name: string, fallback: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (/^[\x21-\x7e]{1,200}$/.test(value)) return value;
+    return this.fail(name, 'must be 1 to 200 printable characters without spaces', fallback);
   }
 
   tier(name: string, fallback: string): RateLimitTier {
@@ -257,6 +265,20 @@ export function parseEnvironment(
     reader.problems.push('JWT_SECRET is required when NODE_ENV=production');
   } else if (jwtSecret !== undefined && jwtSecret.length < 32) {
     reader.problems.push('JWT_SECRET must be at least 32 characters');
+  } else if (production && jwtSecret !== undefined) {
+    const weakness = weakJwtSecret(jwtSecret);
+    if (weakness !== undefined) {
+      reader.problems.push(
+        `JWT_SECRET ${weakness} when NODE_ENV=production; generate one: openssl rand -base64 48`,
+      );
+    }
+  }
+
+  const passwordCostLog2 = reader.int('PASSWORD_SCRYPT_COST_LOG2', 17, 10, 20);
+  if (production && passwordCostLog2 < 17) {
+    reader.problems.push(
+      'PASSWORD_SCRYPT_COST_LOG2 must be at least 17 when NODE_ENV=production (OWASP: N=2^17)',
+    );
   }
 
   const instances = reader.int('PROCESS_INSTANCES', 1, 1, 1_024);
@@ -274,6 +296,9 @@ export function parseEnvironment(
   const tiers: Record<RateLimitTierName, RateLimitTier> = {
     default: reader.tier('RATE_LIMIT_DEFAULT', '600/1m'),
     auth: reader.tier('RATE_LIMIT_AUTH', '10/15m'),
+    authAccountAddress: reader.tier('RATE_LIMIT_AUTH_ACCOUNT_ADDRESS', '5/15m'),
+    authAccount: reader.tier('RATE_LIMIT_AUTH_ACCOUNT', '20/1h'),
+    register: reader.tier('RATE_LIMIT_REGISTER', '10/1h'),
     expensive: reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'),
   };
 
@@ -329,6 +354,7 @@ export function parseEnvironment(
     rateLimit: {
       enabled: rateLimitEnabled,
       tiers,
+      slowdownMaxDelayMs: reader.int('RATE_LIMIT_AUTH_ACCOUNT_MAX_DELAY_S', 60, 1, 3_600) * 1_000,
       failOpen: rateLimitFailOpen,
       keyPrefix: parseRateLimitKeyPrefix(reader),
     },
@@ -361,6 +387,10 @@ export function parseEnvironment(
       jwtSecret: jwtSecret ?? randomBytes(48).toString('base64url'),
       jwtSecretGenerated: jwtSecret === undefined,
       jwtTtlS: reader.int('JWT_TTL_S', 3_600, 1, 31_536_000),
+      jwtIssuer: reader.token('JWT_ISSUER', 'loadstar'),
+      jwtAudience: reader.token('JWT_AUDIENCE', 'loadstar-api'),
+      jwtClockToleranceS: reader.int('JWT_CLOCK_TOLERANCE_S', 5, 0, 300),
+      passwordCostLog2,
     },
   };
 

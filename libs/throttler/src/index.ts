@@ -1,8 +1,11 @@
 export * from './interfaces';
 export { RateLimitModule } from './throttler.module';
 export { RateLimitGuard } from './throttler.guard';
+export { RateLimitFailuresService } from './throttler-failures.service';
 export {
   RateLimit,
+  RateLimitFailures,
+  RateLimitFailuresOptions,
   RateLimitKeySource,
   RateLimitOptions,
   SkipRateLimit,

@@ -49,6 +49,40 @@ describe(MemoryThrottlerStorage.name, () => {
     });
   });
 
+  describe('#take', () => {
+    it('takes one hit back from the open window, never below 0', () => {
+      storage.hit('k', 10_000, 5, 0);
+      storage.hit('k', 10_000, 5, 0);
+      storage.take('k', 1_000);
+      expect(storage.hit('k', 10_000, 5, 2_000).totalHits).toBe(2);
+      storage.take('k', 3_000);
+      storage.take('k', 3_000);
+      storage.take('k', 3_000);
+      expect(storage.hit('k', 10_000, 5, 4_000).totalHits).toBe(1);
+    });
+
+    it('leaves an ended window alone and ignores unknown keys', () => {
+      storage.hit('k', 1_000, 5, 0);
+      storage.take('k', 1_000);
+      storage.take('unknown', 0);
+      expect(storage.size).toBe(1);
+      expect(storage.hit('k', 1_000, 5, 1_000).totalHits).toBe(1);
+    });
+  });
+
+  describe('#reset', () => {
+    it('ends the window: the next hit counts from 1 in a new one', async () => {
+      storage.hit('k', 60_000, 1, 0);
+      storage.hit('k', 60_000, 1, 0);
+      await storage.reset('k');
+      expect(storage.hit('k', 60_000, 1, 30_000)).toMatchObject({
+        totalHits: 1,
+        isBlocked: false,
+        timeToExpire: 60,
+      });
+    });
+  });
+
   describe('#sweep', () => {
     it('drops ended windows only', () => {
       storage.hit('short', 1_000, 1, 0);

@@ -1,6 +1,5 @@
 import { OnApplicationShutdown } from '@nestjs/common';
-import type { ThrottlerStorage } from '@nestjs/throttler';
-import { ThrottlerStorageRecord, windowRecord } from './throttler.storage';
+import { RateLimitStorage, ThrottlerStorageRecord, windowRecord } from './throttler.storage';
 
 /** One key's fixed window; mutated in place so a hit allocates nothing but its record. */
 interface Window {
@@ -15,7 +14,7 @@ const SWEEP_INTERVAL_MS = 60_000;
  * Fixed-window counters in this process's memory: exact and cheap, but private to the process
  * (with several workers, every limit is multiplied by their number).
  */
-export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
+export class MemoryThrottlerStorage implements RateLimitStorage, OnApplicationShutdown {
   private readonly windows = new Map<string, Window>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -39,6 +38,22 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
     }
     window.hits += 1;
     return windowRecord(window.hits, window.endsAt - now, limit);
+  }
+
+  refund(key: string): Promise<void> {
+    this.take(key, Date.now());
+    return Promise.resolve();
+  }
+
+  reset(key: string): Promise<void> {
+    this.windows.delete(key);
+    return Promise.resolve();
+  }
+
+  /** Takes one hit back from `key`'s window open at `now`, if any. */
+  take(key: string, now: number): void {
+    const window = this.windows.get(key);
+    if (window !== undefined && window.endsAt > now && window.hits > 0) window.hits -= 1;
   }
 
   /** Number of keys held (expired ones included until the next sweep). */

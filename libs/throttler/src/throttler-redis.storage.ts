@@ -1,30 +1,40 @@
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { ThrottlerStorage } from '@nestjs/throttler';
 import { CommandParser, createClient, defineScript } from '@redis/client';
-import { ThrottlerStorageRecord, windowRecord } from './throttler.storage';
+import { MemoryThrottlerStorage } from './throttler-memory.storage';
+import { RateLimitStorage, ThrottlerStorageRecord, windowRecord } from './throttler.storage';
 
 /**
- * Hits on many keys, atomically, in one round trip: `ARGV` holds each key's window length and
- * its number of hits; each key's count goes up by its hits and comes back with the window's
- * remaining milliseconds (the first hits of a window start it). Being a single script,
+ * Hits, refunds and resets on many keys, atomically, in one round trip. `ARGV` holds four
+ * values per key: its window length, its hits, its refunds and whether to reset it. A reset
+ * ends the window; refunds take hits back from a window that is still open (never below 0);
+ * then the count goes up by the hits, and the first hits of a window start it. Each key comes
+ * back with its count and the window's remaining milliseconds. Being a single script,
  * concurrent hits from any number of processes are counted exactly.
  */
 const HITS_SCRIPT = defineScript({
   SCRIPT: `local reply = {}
 for i, key in ipairs(KEYS) do
-  local hits = redis.call('INCRBY', key, ARGV[2 * i])
+  local hits = tonumber(ARGV[4 * i - 2])
+  local refunds = tonumber(ARGV[4 * i - 1])
+  if ARGV[4 * i] == '1' then redis.call('DEL', key) end
+  local count = 0
+  if refunds > 0 and redis.call('EXISTS', key) == 1 then
+    count = redis.call('DECRBY', key, refunds)
+    if count < 0 then count = redis.call('INCRBY', key, -count) end
+  end
+  if hits > 0 then count = redis.call('INCRBY', key, hits) end
   local ttl = redis.call('PTTL', key)
-  if ttl < 0 then
-    ttl = tonumber(ARGV[2 * i - 1])
+  if hits > 0 and ttl < 0 then
+    ttl = tonumber(ARGV[4 * i - 3])
     redis.call('PEXPIRE', key, ttl)
   end
-  reply[2 * i - 1] = hits
+  reply[2 * i - 1] = count
   reply[2 * i] = ttl
 end
 return reply`,
-  parseCommand(parser: CommandParser, keys: string[], windowsAndHits: string[]) {
+  parseCommand(parser: CommandParser, keys: string[], changes: string[]) {
     parser.pushKeysLength(keys);
-    parser.pushVariadic(windowsAndHits);
+    parser.pushVariadic(changes);
   },
   transformReply: undefined as unknown as () => number[],
 });
@@ -71,33 +81,46 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-/** The hits on one key since the last call to Redis, in arrival order. */
+/** What happens to one key in the next call to Redis. */
 interface PendingKey {
   ttlMs: number;
+  /** Its tier is counted in this process while Redis fails. */
+  local: boolean;
+  /** The hits, in arrival order. */
   waiters: Waiter[];
+  refunds: number;
+  reset: boolean;
+  /** Callers of `refund` and `reset`, told once the batch is done (never rejected). */
+  settled: (() => void)[] | undefined;
 }
 
 /**
  * Fixed-window counters in Redis, shared by every process and instance on the same server.
  * Hits are sent in batches: those arriving in one turn of the event loop go in one script call
- * (one `EVALSHA` per turn, not per request), and all hits on one key in it in one `INCRBY`.
- * Each hit still gets its own count (a key's waiters get consecutive counts in arrival order),
- * so limits are as exact as with one command per hit. Its own client (on `@redis/client`, the
- * app's one Redis library) because the limiter needs the offline queue off, a bounded queue and
- * a timeout of milliseconds.
+ * (one `EVALSHA` per turn, not per request), and all hits on one key in it in one `INCRBY`;
+ * refunds and resets ride in the same call. Each hit still gets its own count (a key's waiters
+ * get consecutive counts in arrival order), so limits are as exact as with one command per
+ * hit. Its own client (on `@redis/client`, the app's one Redis library) because the limiter
+ * needs the offline queue off, a bounded queue and a timeout of milliseconds.
+ *
+ * While Redis fails, the keys of the `localTiers` are counted in this process's memory instead
+ * (exact per process), so their limits hold through an outage whatever the fail-open setting
+ * says; the other tiers' checks fail and the guard's fail-open setting decides.
  */
 export class RedisThrottlerStorage
-  implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown
+  implements RateLimitStorage, OnModuleInit, OnApplicationShutdown
 {
   private readonly logger = new Logger('RateLimitStorage');
   private readonly client: ReturnType<typeof createLimiterClient>;
   private readonly timeoutError: StorageTimeoutError;
+  private readonly local = new MemoryThrottlerStorage();
   private batch = new Map<string, PendingKey>();
   private reachable = true;
 
   constructor(
     url: string,
     private readonly timeoutMs: number,
+    private readonly localTiers: ReadonlySet<string> = new Set(),
   ) {
     this.client = createLimiterClient(url);
     // one instance: a stalled Redis makes every check time out, and the stack is never read
@@ -105,7 +128,11 @@ export class RedisThrottlerStorage
     this.client.on('error', (error: Error) => {
       if (!this.reachable) return;
       this.reachable = false;
-      this.logger.warn(`Redis unreachable, reconnecting in the background: ${error.message}`);
+      const local = [...this.localTiers].join(', ');
+      this.logger.warn(
+        `Redis unreachable, reconnecting in the background: ${error.message}` +
+          (local ? `; tiers ${local} are counted in this process meanwhile` : ''),
+      );
     });
     this.client.on('ready', () => {
       if (this.reachable) return;
@@ -132,22 +159,39 @@ export class RedisThrottlerStorage
   }
 
   /** Counts one hit on `key` with the next batch (see the class). */
-  increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
+  increment(
+    key: string,
+    ttlMs: number,
+    limit: number,
+    _blockDuration: number,
+    tier: string,
+  ): Promise<ThrottlerStorageRecord> {
     return new Promise((resolve, reject) => {
-      let pending = this.batch.get(key);
-      if (pending === undefined) {
-        // the batch's first key: it leaves after this turn's I/O callbacks have added theirs
-        if (this.batch.size === 0) setImmediate(this.flush);
-        pending = { ttlMs, waiters: [] };
-        this.batch.set(key, pending);
-      }
+      const pending = this.pending(key, tier);
+      pending.ttlMs = ttlMs;
       pending.waiters.push({ limit, resolve, reject });
-      if (this.batch.size === MAX_KEYS_PER_CALL && pending.waiters.length === 1) this.flush();
+    });
+  }
+
+  refund(key: string, tier: string): Promise<void> {
+    return new Promise((resolve) => {
+      const pending = this.pending(key, tier);
+      pending.refunds += 1;
+      (pending.settled ??= []).push(resolve);
+    });
+  }
+
+  reset(key: string, tier: string): Promise<void> {
+    return new Promise((resolve) => {
+      const pending = this.pending(key, tier);
+      pending.reset = true;
+      (pending.settled ??= []).push(resolve);
     });
   }
 
   onApplicationShutdown(): void {
     if (this.client.isOpen) this.client.destroy();
+    this.local.onApplicationShutdown();
   }
 
   /**
@@ -164,40 +208,83 @@ export class RedisThrottlerStorage
     if (batch.size === 0) return;
     this.batch = new Map();
     const keys: string[] = [];
-    const windowsAndHits: string[] = [];
-    for (const [key, { ttlMs, waiters }] of batch) {
+    const changes: string[] = [];
+    for (const [key, { ttlMs, waiters, refunds, reset }] of batch) {
       keys.push(key);
-      windowsAndHits.push(String(ttlMs), String(waiters.length));
+      changes.push(String(ttlMs), String(waiters.length), String(refunds), reset ? '1' : '0');
     }
-    const fail = (error: Error) => {
-      for (const { waiters } of batch.values()) for (const waiter of waiters) waiter.reject(error);
-    };
-    let answered = false;
+    let finished = false;
     let timer: NodeJS.Timeout | undefined;
-    this.client.hits(keys, windowsAndHits).then(
+    const fail = (error: Error) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      this.failBatch(batch, error);
+    };
+    this.client.hits(keys, changes).then(
       (reply) => {
-        answered = true;
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         let index = 0;
-        for (const { waiters } of batch.values()) {
+        for (const { waiters, settled } of batch.values()) {
           const total = reply[index++];
           const msLeft = reply[index++];
           const first = total - waiters.length + 1;
           for (let i = 0; i < waiters.length; i++) {
             waiters[i].resolve(windowRecord(first + i, msLeft, waiters[i].limit));
           }
+          if (settled) for (const done of settled) done();
         }
       },
-      (error: unknown) => {
-        answered = true;
-        clearTimeout(timer);
-        fail(error instanceof Error ? error : new Error(String(error)));
-      },
+      (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
     );
     setImmediate(() => {
-      if (!answered) {
+      if (!finished) {
         timer = setTimeout(() => setImmediate(fail, this.timeoutError), this.timeoutMs);
       }
     });
   };
+
+  /**
+   * A batch Redis did not count: the keys of local tiers are counted in this process instead,
+   * the other hits fail (the guard's fail-open setting decides), refunds and resets elsewhere
+   * are dropped.
+   */
+  private failBatch(batch: Map<string, PendingKey>, error: Error): void {
+    const now = Date.now();
+    for (const [key, pending] of batch) {
+      const { waiters, settled } = pending;
+      if (pending.local) {
+        if (pending.reset) void this.local.reset(key);
+        for (let i = 0; i < pending.refunds; i++) this.local.take(key, now);
+        for (const waiter of waiters) {
+          waiter.resolve(this.local.hit(key, pending.ttlMs, waiter.limit, now));
+        }
+      } else {
+        for (const waiter of waiters) waiter.reject(error);
+      }
+      if (settled) for (const done of settled) done();
+    }
+  }
+
+  /** The next batch's entry of `key`, added if it has none. */
+  private pending(key: string, tier: string): PendingKey {
+    let pending = this.batch.get(key);
+    if (pending === undefined) {
+      if (this.batch.size === MAX_KEYS_PER_CALL) this.flush();
+      // the batch's first key: it leaves after this turn's I/O callbacks have added theirs
+      if (this.batch.size === 0) setImmediate(this.flush);
+      pending = {
+        ttlMs: 0,
+        local: this.localTiers.has(tier),
+        waiters: [],
+        refunds: 0,
+        reset: false,
+        settled: undefined,
+      };
+      this.batch.set(key, pending);
+    }
+    return pending;
+  }
 }

@@ -30,3 +30,12 @@ export const RATE_LIMIT_REJECTIONS_METRIC = 'rate_limit_rejections_total';
 
 /** Counter of limiter checks that failed because the storage was unreachable or too slow. */
 export const RATE_LIMIT_STORAGE_FAILURES_METRIC = 'rate_limit_storage_failures_total';
+
+/** Metadata of `@RateLimitFailures()`: its options. */
+export const RATE_LIMIT_FAILURES = 'loadstar:throttler:failures';
+
+/** First delay of a slowed-down subject, in milliseconds; each further failure doubles it. */
+export const FIRST_SLOWDOWN_DELAY_MS = 1_000;
+
+/** @default longest delay between two attempts on a slowed-down subject, in milliseconds */
+export const DEFAULT_SLOWDOWN_MAX_DELAY_MS = 60_000;

@@ -13,6 +13,9 @@ class Routes {
   @RateLimit('auth', { by: ['address', 'body.email'] })
   login() {}
 
+  @RateLimit('auth', { by: ['user', 'address'] })
+  exportAll() {}
+
   @RateLimit('unknown' as any)
   misconfigured() {}
 }
@@ -120,6 +123,24 @@ describe(RateLimitGuard.name, () => {
       expect(Object.fromEntries(rejections.byLabel)).toEqual({ auth: 1 });
     });
 
+    it("by ['user', 'address']: an anonymous caller counts once, by address; a signed-in one by both", async () => {
+      let caller: number | undefined = undefined;
+      const subject = new RateLimitGuard(
+        { tiers: TIERS, failOpen: true, identify: () => caller },
+        storage,
+        new Reflector(),
+        rejections as unknown as Counter<'tier'>,
+        failures as unknown as Counter,
+      );
+      const exportAll = () => context(Routes.prototype.exportAll).executionContext;
+      expect(await subject.canActivate(exportAll())).toBe(true);
+      expect(await subject.canActivate(exportAll())).toBe(true);
+      caller = 7;
+      // a fresh user budget, but the address has spent its two
+      await expect(subject.canActivate(exportAll())).rejects.toThrow(ThrottlerException);
+      expect(storage.hit('loadstar:rate-limit:auth:u:7', 60_000, 2, Date.now()).totalHits).toBe(2);
+    });
+
     it('names a tier that is not configured', async () => {
       const { executionContext } = context(Routes.prototype.misconfigured);
       await expect(async () => guard().canActivate(executionContext)).rejects.toThrow(
@@ -135,6 +156,29 @@ describe(RateLimitGuard.name, () => {
         expect(await guard(true, broken).canActivate(executionContext)).toBe(true);
         expect(failures.total).toBe(1);
         expect(headers.size).toBe(0);
+      });
+
+      it('still applies the counters that did answer, when their tier counts locally', async () => {
+        // as the Redis storage does for its local tiers: 'auth' answers, 'default' fails
+        const partly: ThrottlerStorage = {
+          increment: (key, ttl, limit, block, tier) =>
+            tier === 'auth'
+              ? storage.increment(key, ttl, limit)
+              : Promise.reject(new Error('down')),
+        };
+        const subject = new RateLimitGuard(
+          { tiers: TIERS, failOpen: true, localFallbackTiers: ['auth'] },
+          partly,
+          new Reflector(),
+          rejections as unknown as Counter<'tier'>,
+          failures as unknown as Counter,
+        );
+        const login = () =>
+          context(Routes.prototype.login, '/api/routes', { email: 'a@b.test' }).executionContext;
+        expect(await subject.canActivate(login())).toBe(true);
+        expect(await subject.canActivate(login())).toBe(true);
+        await expect(subject.canActivate(login())).rejects.toThrow(ThrottlerException);
+        expect(failures.total).toBe(3);
       });
 
       it('answers 503 when failing closed, and counts the failure', async () => {

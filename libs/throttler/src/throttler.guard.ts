@@ -12,6 +12,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
 import { clientAddressKey } from './client-address';
+import { BODY_SOURCE, bodyKey } from './throttler.keys';
 import type { RateLimitKeySource, RateLimitSelection } from './throttler.decorators';
 import {
   DEFAULT_KEY_PREFIX,
@@ -34,7 +35,7 @@ interface Check {
   readonly ttlMs: number;
   /** `<keyPrefix><tier>:`, so a request's key costs one concatenation. */
   readonly keyPrefix: string;
-  readonly source: 'client' | 'address' | 'body';
+  readonly source: 'client' | 'user' | 'address' | 'body';
   /** The body field of a `body.<field>` source. */
   readonly field: string;
   readonly rejections: Counter.Internal;
@@ -43,14 +44,25 @@ interface Check {
 /** What the guard does on one route, worked out on its first request. */
 interface RoutePlan {
   readonly checks: readonly Check[];
-  /** Some check is keyed by `client`, which may verify a token: done once per request. */
+  /**
+   * Some check's tier is counted in process while the storage fails: each check's failure is
+   * then handled alone, so those counters still decide when the others cannot.
+   */
+  readonly checksFailAlone: boolean;
+  /** Some check is keyed by `client` or `user`, which may verify a token: once per request. */
   readonly needsClient: boolean;
 }
 
-const UNLIMITED: RoutePlan = { checks: [], needsClient: false };
-const BODY_SOURCE = 'body.';
-/** Longest body value used as a key: login emails are at most 254 characters. */
-const MAX_BODY_KEY_LENGTH = 254;
+const UNLIMITED: RoutePlan = { checks: [], checksFailAlone: false, needsClient: false };
+/** The record of a check the storage could not count, let through by `failOpen`. */
+const UNCOUNTED: ThrottlerStorageRecord = Object.freeze({
+  totalHits: 0,
+  timeToExpire: 0,
+  isBlocked: false,
+  timeToBlockExpire: 0,
+});
+const NOT_COUNTED = Promise.resolve(undefined);
+const USER_KEY = 'u:';
 
 /**
  * The global rate-limit guard. `default` applies to every route under the scope, a tier named
@@ -71,8 +83,12 @@ export class RateLimitGuard implements CanActivate {
   private readonly scope: string;
   private readonly keyPrefix: string;
   private storageFailing = false;
-  /** The rejection handler of every check, made once. */
+  /** The rejection handlers of every check, made once. */
   private readonly unavailable = (error: unknown): boolean => this.storageUnavailable(error);
+  private readonly uncounted = (error: unknown): ThrottlerStorageRecord => {
+    this.storageUnavailable(error);
+    return UNCOUNTED;
+  };
 
   constructor(
     @Inject(RATE_LIMIT_MODULE_OPTIONS) private readonly options: RateLimitModuleOptions,
@@ -103,6 +119,11 @@ export class RateLimitGuard implements CanActivate {
         this.unavailable,
       );
     }
+    if (plan.checksFailAlone) {
+      return Promise.all(
+        checks.map((check) => this.hit(check, request, client).catch(this.uncounted)),
+      ).then((records) => this.conclude(checks, records, reply));
+    }
     return Promise.all(checks.map((check) => this.hit(check, request, client))).then(
       (records) => this.conclude(checks, records, reply),
       this.unavailable,
@@ -117,16 +138,15 @@ export class RateLimitGuard implements CanActivate {
     let key: string;
     if (check.source === 'client') {
       key = client;
+    } else if (check.source === 'user') {
+      if (!client.startsWith(USER_KEY)) return NOT_COUNTED;
+      key = client;
     } else if (check.source === 'address') {
       key = `a:${clientAddressKey(request.ip)}`;
     } else {
-      const value = (request.body as Record<string, unknown> | undefined)?.[check.field];
-      if (typeof value !== 'string') return Promise.resolve(undefined);
-      const normalised = value.trim().toLowerCase();
-      if (normalised === '' || normalised.length > MAX_BODY_KEY_LENGTH) {
-        return Promise.resolve(undefined);
-      }
-      key = `b:${check.field}:${normalised}`;
+      const normalised = bodyKey(request.body, check.field);
+      if (normalised === undefined) return NOT_COUNTED;
+      key = normalised;
     }
     return this.storage.increment(check.keyPrefix + key, check.ttlMs, check.limit, 0, check.tier);
   }
@@ -134,7 +154,7 @@ export class RateLimitGuard implements CanActivate {
   /** `u:<user id>` for an authenticated caller, `a:<address>` otherwise. */
   private clientKey(request: FastifyRequest): string {
     const user = this.identify?.(request);
-    return user === undefined ? `a:${clientAddressKey(request.ip)}` : `u:${user}`;
+    return user === undefined ? `a:${clientAddressKey(request.ip)}` : USER_KEY + user;
   }
 
   /**
@@ -146,14 +166,18 @@ export class RateLimitGuard implements CanActivate {
     records: readonly (ThrottlerStorageRecord | undefined)[],
     reply: FastifyReply,
   ): true {
-    if (this.storageFailing) this.storageRecovered();
     let tightest = -1;
     let tightestRemaining = Infinity;
     let retryAfter = 0;
     let rejectedTier: string | undefined;
+    let allCounted = true;
     for (let index = 0; index < checks.length; index++) {
       const record = records[index];
       if (record === undefined) continue;
+      if (record === UNCOUNTED) {
+        allCounted = false;
+        continue;
+      }
       const check = checks[index];
       const remaining = check.limit - record.totalHits;
       if (remaining < tightestRemaining) {
@@ -167,6 +191,7 @@ export class RateLimitGuard implements CanActivate {
         rejectedTier = check.tier;
       }
     }
+    if (this.storageFailing && allCounted) this.storageRecovered();
     if (tightest === -1) return true;
     reply.header('ratelimit-limit', checks[tightest].limit);
     reply.header('ratelimit-remaining', Math.max(0, tightestRemaining));
@@ -237,7 +262,12 @@ export class RateLimitGuard implements CanActivate {
       }
       for (const source of by) checks.push(this.check(tier, policy.limit, policy.ttlMs, source));
     }
-    return { checks, needsClient: checks.some((check) => check.source === 'client') };
+    const localTiers = this.options.localFallbackTiers ?? [];
+    return {
+      checks,
+      checksFailAlone: checks.some((check) => localTiers.includes(check.tier)),
+      needsClient: checks.some((check) => check.source === 'client' || check.source === 'user'),
+    };
   }
 
   private check(tier: string, limit: number, ttlMs: number, source: RateLimitKeySource): Check {
@@ -247,7 +277,7 @@ export class RateLimitGuard implements CanActivate {
       limit,
       ttlMs,
       keyPrefix: `${this.keyPrefix}${tier}:`,
-      source: body ? 'body' : (source as 'client' | 'address'),
+      source: body ? 'body' : (source as 'client' | 'user' | 'address'),
       field: body ? source.slice(BODY_SOURCE.length) : '',
       rejections: this.rejections.labels(tier),
     };

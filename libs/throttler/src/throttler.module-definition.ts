@@ -6,4 +6,10 @@ export const {
   MODULE_OPTIONS_TOKEN: RATE_LIMIT_MODULE_OPTIONS,
   ASYNC_OPTIONS_TYPE: RATE_LIMIT_ASYNC_OPTIONS_TYPE,
   OPTIONS_TYPE: RATE_LIMIT_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<RateLimitModuleOptions>().setClassMethodName('forRoot').build();
+} = new ConfigurableModuleBuilder<RateLimitModuleOptions>()
+  .setClassMethodName('forRoot')
+  .setExtras({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
+  .build();

@@ -7,6 +7,7 @@ import {
   RATE_LIMIT_STORAGE_FAILURES_METRIC,
 } from './throttler.constants';
 import { RateLimitGuard } from './throttler.guard';
+import { RateLimitFailuresService } from './throttler-failures.service';
 import { MemoryThrottlerStorage } from './throttler-memory.storage';
 import {
   RATE_LIMIT_ASYNC_OPTIONS_TYPE,
@@ -27,6 +28,7 @@ function createStorage(options: RateLimitModuleOptions): ThrottlerStorage {
     return new RedisThrottlerStorage(
       options.redisUrl,
       options.storageTimeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS,
+      new Set(options.localFallbackTiers),
     );
   }
   const workers = options.clusterWorkers ?? 0;
@@ -54,11 +56,14 @@ function toThrottlerOptions(options: RateLimitModuleOptions): ThrottlerModuleOpt
 /**
  * Rate limiting in named tiers on `@nestjs/throttler` 6: the tiers become its throttlers and
  * its storage token holds loadstar's (Redis, or in-process). Exports {@link RateLimitGuard}, for
- * the application to install globally; routes pick tiers with `@RateLimit` / `@SkipRateLimit`.
- * Counts `rate_limit_rejections_total{tier}` and `rate_limit_storage_failures_total`.
+ * the application to install globally; routes pick tiers with `@RateLimit` / `@SkipRateLimit`,
+ * and credential checks count failures with `@RateLimitFailures` (whose interceptor needs the
+ * exported {@link RateLimitFailuresService}: `isGlobal: true` when such routes live in other
+ * modules). Counts `rate_limit_rejections_total{tier}` and `rate_limit_storage_failures_total`.
  *
  * @example
  * RateLimitModule.forRootAsync({
+ *   isGlobal: true,
  *   inject: [ConfigService],
  *   useFactory: (config: LoadstarConfigService) => ({
  *     ...config.get('rateLimit', { infer: true }),
@@ -77,10 +82,11 @@ export class RateLimitModule {
     return RateLimitModule.assemble(RateLimitOptionsModule.forRootAsync(options));
   }
 
-  private static assemble(definition: DynamicModule): DynamicModule {
+  private static assemble({ global, ...definition }: DynamicModule): DynamicModule {
     const optionsModule: DynamicModule = { ...definition, exports: [RATE_LIMIT_MODULE_OPTIONS] };
     return {
       module: RateLimitModule,
+      global,
       imports: [
         optionsModule,
         ThrottlerModule.forRootAsync({
@@ -100,8 +106,9 @@ export class RateLimitModule {
           help: 'Rate-limit checks that failed because the storage was unreachable or too slow',
         }),
         RateLimitGuard,
+        RateLimitFailuresService,
       ],
-      exports: [RateLimitGuard],
+      exports: [RateLimitGuard, RateLimitFailuresService],
     };
   }
 }

@@ -4,6 +4,22 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 /**
+ * loadstar's storages: `@nestjs/throttler`'s `increment`, plus taking hits back, which limits
+ * that count only failures need (a hit reserved before the attempt is refunded when it was
+ * not a failure). Neither extra ever rejects: a refund or reset that cannot reach the storage
+ * leaves the counter higher, which only errs on the strict side.
+ */
+export interface RateLimitStorage extends ThrottlerStorage {
+  /**
+   * Takes one hit back from `key`'s current window; nothing when the window has ended.
+   * @param tier the tier the key counts for (decides the fallback during an outage)
+   */
+  refund(key: string, tier: string): Promise<void>;
+  /** Ends `key`'s window: its next hit starts a new one, counted from 1. */
+  reset(key: string, tier: string): Promise<void>;
+}
+
+/**
  * A fixed window's count in the shape `@nestjs/throttler` storages report (times in whole
  * seconds, never 0 while the window is open); `isBlocked` once the hits exceed the limit.
  */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Piscina } from 'piscina';
 import type { Gauge, Histogram } from 'prom-client';
-import { RunTaskOptions, WorkerModuleOptions } from './interfaces';
+import { RunTaskOptions, TaskPriority, WorkerModuleOptions } from './interfaces';
 import type warmUp from './tasks/warm-up.task';
 import { defineWorkerTask, WorkerTask } from './worker-task';
 import {
@@ -45,6 +45,18 @@ const WARM_UP = defineWorkerTask<typeof warmUp>(require.resolve('./tasks/warm-up
 type TaskOutcome = 'ok' | 'error' | 'aborted' | 'timeout' | 'busy';
 type Handler = (input: unknown) => unknown;
 
+/** A task waiting for a thread: started (or dropped, when aborted first) by the pool's turn. */
+interface Waiting {
+  start(): void;
+}
+
+/** The error of a task aborted while it waited, named like piscina's (which it does not export). */
+function abortedWhileWaiting(): Error {
+  const error = new Error('The task was aborted while waiting for a thread');
+  error.name = 'AbortError';
+  return error;
+}
+
 function outcomeOf(error: unknown): TaskOutcome {
   if (error instanceof WorkerTaskTimeoutException) return 'timeout';
   if (error instanceof WorkerPoolBusyException) return 'busy';
@@ -57,13 +69,23 @@ function outcomeOf(error: unknown): TaskOutcome {
  * block the event loop. Threads start (and load a warm-up task) with the application; the
  * queue is bounded (a full one answers 503), every task has a time budget and can be
  * cancelled with an `AbortSignal`. With `offload: false` tasks run on the calling thread.
+ *
+ * The queue is the service's own, in two lanes: a task is handed to piscina only when a thread
+ * is free, and a free thread takes the oldest `high` task before any `normal` one. Each lane
+ * admits `size + maxQueue` tasks of its own, so a flood of normal work (registrations hashing
+ * passwords) neither refuses nor delays urgent work (logins) beyond the tasks already running.
+ * (piscina cannot order its queue: tasks with an `AbortSignal` bypass a custom task queue.)
  */
 @Injectable()
 export class WorkerService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerService.name);
   private readonly pool: Piscina | undefined;
   private readonly inlineHandlers = new Map<string, Promise<Handler>>();
-  private inFlight = 0;
+  /** Tasks handed to piscina and not finished. */
+  private running = 0;
+  /** Tasks admitted (running or waiting), per lane. */
+  private readonly admitted: Record<TaskPriority, number> = { high: 0, normal: 0 };
+  private readonly waiting: Record<TaskPriority, Waiting[]> = { high: [], normal: [] };
 
   constructor(
     @Inject(WORKER_MODULE_OPTIONS) private readonly options: WorkerModuleOptions,
@@ -147,32 +169,70 @@ export class WorkerService implements OnModuleInit, OnApplicationShutdown {
     pool: Piscina,
     task: WorkerTask<I, O>,
     input: I,
-    { signal, transferList }: RunTaskOptions,
+    { signal, transferList, priority = 'normal' }: RunTaskOptions,
   ): Promise<O> {
-    // Admission is counted here: piscina keeps tasks that carry a signal in a queue its
-    // maxQueue does not bound.
-    if (this.inFlight >= pool.maxThreads + this.options.maxQueue) {
+    if (this.admitted[priority] >= pool.maxThreads + this.options.maxQueue) {
       throw new WorkerPoolBusyException();
     }
     const timeout = AbortSignal.timeout(this.options.taskTimeoutMs);
-    const output = pool.run(input, {
-      filename: task.filename,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      transferList,
-    }) as Promise<O>;
-    this.inFlight += 1;
-    this.observe(pool);
+    const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    this.admitted[priority] += 1;
     try {
-      return await output;
+      await this.turn(pool, priority, abort);
+      try {
+        return (await pool.run(input, {
+          filename: task.filename,
+          signal: abort,
+          transferList,
+        })) as O;
+      } finally {
+        this.running -= 1;
+        this.startNext();
+      }
     } catch (error) {
       if (error instanceof Error && error.name === 'AbortError' && !signal?.aborted) {
         throw new WorkerTaskTimeoutException(task.name, this.options.taskTimeoutMs);
       }
       throw error;
     } finally {
-      this.inFlight -= 1;
+      this.admitted[priority] -= 1;
       this.observe(pool);
     }
+  }
+
+  /** Resolves once the task holds a thread: at once when one is free, else in its lane's turn. */
+  private turn(pool: Piscina, priority: TaskPriority, abort: AbortSignal): Promise<void> {
+    if (this.running < pool.maxThreads) {
+      this.running += 1;
+      this.observe(pool);
+      return Promise.resolve();
+    }
+    if (abort.aborted) return Promise.reject(abortedWhileWaiting());
+    return new Promise((resolve, reject) => {
+      const lane = this.waiting[priority];
+      const onAbort = () => {
+        lane.splice(lane.indexOf(waiting), 1);
+        this.observe(pool);
+        reject(abortedWhileWaiting());
+      };
+      const waiting: Waiting = {
+        start: () => {
+          abort.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      lane.push(waiting);
+      abort.addEventListener('abort', onAbort, { once: true });
+      this.observe(pool);
+    });
+  }
+
+  /** A thread is free: the oldest waiting `high` task gets it, else the oldest `normal` one. */
+  private startNext(): void {
+    const next = this.waiting.high.shift() ?? this.waiting.normal.shift();
+    if (next === undefined) return;
+    this.running += 1;
+    next.start();
   }
 
   private async runInline<I, O>(task: WorkerTask<I, O>, input: I, signal?: AbortSignal) {
@@ -189,8 +249,7 @@ export class WorkerService implements OnModuleInit, OnApplicationShutdown {
 
   /** Gauges move only when a task is queued, starts or ends, so they are set right then. */
   private observe(pool: Piscina): void {
-    const queued = pool.queueSize;
-    this.queueGauge.set(queued);
-    this.utilizationGauge.set(Math.min(1, Math.max(0, this.inFlight - queued) / pool.maxThreads));
+    this.queueGauge.set(this.waiting.high.length + this.waiting.normal.length);
+    this.utilizationGauge.set(Math.min(1, this.running / pool.maxThreads));
   }
 }

@@ -1,11 +1,19 @@
 import { scryptSync } from 'node:crypto';
 
+/** scrypt's parameters, with `maxmem` at least the memory they need. */
+export interface ScryptCost {
+  N: number;
+  r: number;
+  p: number;
+  maxmem: number;
+}
+
 /** Input of {@link deriveKey}: a password, its salt and the scrypt cost it is hashed with. */
 export interface DeriveKeyInput {
   password: string;
   salt: Uint8Array;
   keyLength: number;
-  cost: { N: number; r: number; p: number; maxmem: number };
+  cost: ScryptCost;
 }
 
 /**

@@ -25,7 +25,14 @@ export function hostileTokens(validToken: string, id: number, otherId: number) {
   const [header, claims, signature] = validToken.split('.');
   const flipped =
     signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
-  const alive = { sub: String(id), iat: now(), exp: now() + 3600 };
+  // the default iss and aud, so that each token is refused for its own fault only
+  const alive = {
+    sub: String(id),
+    iat: now(),
+    exp: now() + 3600,
+    iss: 'loadstar',
+    aud: 'loadstar-api',
+  };
   return {
     'tampered signature': `${header}.${claims}.${flipped}`,
     'claims swapped for another user': `${header}.${encode({ ...alive, sub: String(otherId) })}.${signature}`,
@@ -40,7 +47,8 @@ export function hostileTokens(validToken: string, id: number, otherId: number) {
     'another secret': forgeJwt({ alg: 'HS256', typ: 'JWT' }, alive, 'x'.repeat(48)),
     'negative subject': forgeJwt({ alg: 'HS256', typ: 'JWT' }, { ...alive, sub: '-1' }),
     'injection subject': forgeJwt({ alg: 'HS256', typ: 'JWT' }, { ...alive, sub: '1 OR 1=1' }),
-    'no subject': forgeJwt({ alg: 'HS256', typ: 'JWT' }, { iat: alive.iat, exp: alive.exp }),
+    'no subject': forgeJwt({ alg: 'HS256', typ: 'JWT' }, { ...alive, sub: undefined }),
+    'no expiry': forgeJwt({ alg: 'HS256', typ: 'JWT' }, { ...alive, exp: undefined }),
     garbage: 'not.a.token',
     empty: '',
   };

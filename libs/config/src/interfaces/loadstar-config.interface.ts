@@ -8,8 +8,13 @@ export interface RateLimitTier {
   ttlMs: number;
 }
 
-/** Names of the rate-limit tiers of the contract (§1). */
-export type RateLimitTierName = 'default' | 'auth' | 'expensive';
+/**
+ * Names of the rate-limit tiers: the contract's (§1) and the login and registration ones.
+ * `auth` counts failed logins per address, `authAccountAddress` per (address, account),
+ * `authAccount` per account (its limit starts the slowdown).
+ */
+export type RateLimitTierName =
+  'default' | 'auth' | 'authAccountAddress' | 'authAccount' | 'register' | 'expensive';
 
 /**
  * Fastify's `trustProxy`: `false` (use the socket address), a hop count (the number of proxies
@@ -101,6 +106,9 @@ export interface RateLimitConfig {
   /** `false`: no route is limited and Redis is not used for counters (e.g. behind a gateway). */
   enabled: boolean;
   tiers: Record<RateLimitTierName, RateLimitTier>;
+  /** Longest delay between two login attempts on an account past its `authAccount` limit (ms). */
+  slowdownMaxDelayMs: number;
+  /** Applies to every tier except the login and registration ones, which count in process. */
   failOpen: boolean;
   /** Prefix of the counters' keys in Redis; apps sharing one Redis keep theirs apart with it. */
   keyPrefix: string;
@@ -167,6 +175,14 @@ export interface AuthConfig {
   /** `true` when the secret was generated for this start (development only). */
   jwtSecretGenerated: boolean;
   jwtTtlS: number;
+  /** `iss` of the tokens this app signs, required of every token it accepts. */
+  jwtIssuer: string;
+  /** `aud` of the tokens this app signs, required of every token it accepts. */
+  jwtAudience: string;
+  /** Clock skew allowed on `exp`, `nbf` and the token's age, in seconds. */
+  jwtClockToleranceS: number;
+  /** scrypt's N is 2 to this power (r=8, p=1); at least 17 in production. */
+  passwordCostLog2: number;
 }
 
 /** The whole validated configuration, one namespace per concern. */

@@ -61,4 +61,18 @@ export interface RateLimitModuleOptions {
    * @default 250
    */
   storageTimeoutMs?: number;
+  /**
+   * Tiers counted in this process's memory while Redis is unreachable or too slow, instead of
+   * following {@link failOpen}: limits that must never switch off (failed logins,
+   * registrations) stay exact per process through an outage.
+   * @default []
+   * @example localFallbackTiers: ['auth', 'register']
+   */
+  localFallbackTiers?: readonly string[];
+  /**
+   * Longest delay between two attempts on an account slowed down by `@RateLimitFailures()`,
+   * in milliseconds: the delay starts at 1 s and doubles with each failure up to this.
+   * @default 60000
+   */
+  slowdownMaxDelayMs?: number;
 }

@@ -9,8 +9,8 @@ export interface WorkerModuleOptions {
    */
   size: number;
   /**
-   * Tasks that may wait for a free thread; one more is refused with a 503 instead of growing
-   * an unbounded backlog. `0` refuses every task that finds all threads busy.
+   * Tasks that may wait for a free thread, per priority lane; one more is refused with a 503
+   * instead of growing an unbounded backlog. `0` refuses every task that finds all threads busy.
    * @default 64 × size through `WORKER_POOL_MAX_QUEUE`
    */
   maxQueue: number;
@@ -46,6 +46,12 @@ export interface WorkerModuleOptions {
   closeTimeoutMs?: number;
 }
 
+/**
+ * A task's lane: a free thread takes waiting `high` tasks before `normal` ones, and each lane
+ * admits `size + maxQueue` tasks of its own.
+ */
+export type TaskPriority = 'high' | 'normal';
+
 /** Per-call options of `WorkerService.run`. */
 export interface RunTaskOptions {
   /**
@@ -55,4 +61,10 @@ export interface RunTaskOptions {
   signal?: AbortSignal;
   /** Buffers moved to the thread instead of copied; unusable by the caller afterwards. */
   transferList?: ArrayBuffer[];
+  /**
+   * `high` for short work a person is waiting for (a login's password check), which must not
+   * queue behind bulk work (registrations, imports).
+   * @default 'normal'
+   */
+  priority?: TaskPriority;
 }
