@@ -370,6 +370,19 @@ function checkDockerfile(): void {
 const DATABASE_CONNECTION_BUDGET = 90;
 /** Each process's health check holds one connection of its own, outside its pool (libs/health). */
 const HEALTH_CONNECTIONS_PER_PROCESS = 1;
+
+/**
+ * Connections one process may hold on the primary: its pool, the export pool (on a replica
+ * instead when there is one) and the health check's; `parts` spells the sum out.
+ */
+function primaryConnections(config: LoadstarConfig): { total: number; parts: string } {
+  const pool = config.database.poolMax;
+  const exports = config.database.replicaUrls.length > 0 ? 0 : config.posts.export.maxConcurrent;
+  return {
+    total: pool + exports + HEALTH_CONNECTIONS_PER_PROCESS,
+    parts: `pool ${pool} + ${exports} export + ${HEALTH_CONNECTIONS_PER_PROCESS} health`,
+  };
+}
 /** Memory of a Node process beyond its old-generation heaps: young generations, code, buffers. */
 const NODE_MEMORY_BEYOND_HEAPS_MIB = 64;
 
@@ -538,11 +551,11 @@ function checkKustomizeBuild(buildFile: string): void {
     ? Math.ceil((hpa.spec.maxReplicas * parseFloat(String(surge))) / 100)
     : Number(surge);
   const pods = hpa.spec.maxReplicas + surgePods;
-  const perPod = config.database.poolMax + HEALTH_CONNECTIONS_PER_PROCESS;
-  const total = pods * perPod + jobConfig.database.poolMax;
+  const perPod = primaryConnections(config);
+  const total = pods * perPod.total + jobConfig.database.poolMax;
   check(
     total <= DATABASE_CONNECTION_BUDGET,
-    `database connections at the HPA's maximum: ${pods} pods (${hpa.spec.maxReplicas} + ${surgePods} surge) × (pool ${config.database.poolMax} + ${HEALTH_CONNECTIONS_PER_PROCESS} health) + migrate Job ${jobConfig.database.poolMax} = ${total} <= budget ${DATABASE_CONNECTION_BUDGET}`,
+    `database connections at the HPA's maximum: ${pods} pods (${hpa.spec.maxReplicas} + ${surgePods} surge) × (${perPod.parts}) + migrate Job ${jobConfig.database.poolMax} = ${total} <= budget ${DATABASE_CONNECTION_BUDGET}`,
   );
 
   // the heaps fit the memory limit: the main one (NODE_OPTIONS) and every worker thread's
@@ -702,10 +715,11 @@ function checkPm2(): void {
   );
   const config = appConfig({ ...SECRET_PLACEHOLDERS, ...app.env }, 'PM2 instance');
   if (!config) return;
-  const total = app.instances * (config.database.poolMax + HEALTH_CONNECTIONS_PER_PROCESS);
+  const perInstance = primaryConnections(config);
+  const total = app.instances * perInstance.total;
   check(
     total <= DATABASE_CONNECTION_BUDGET,
-    `PM2 database connections here: ${app.instances} × (pool ${config.database.poolMax} + ${HEALTH_CONNECTIONS_PER_PROCESS} health) = ${total} <= budget ${DATABASE_CONNECTION_BUDGET}`,
+    `PM2 database connections here: ${app.instances} × (${perInstance.parts}) = ${total} <= budget ${DATABASE_CONNECTION_BUDGET}`,
   );
 }
 

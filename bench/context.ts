@@ -114,6 +114,8 @@ export function fullStackEnv(databaseUrl: string, redisUrl?: string): Record<str
     RATE_LIMIT_AUTH_ACCOUNT: UNREACHABLE_LIMIT,
     RATE_LIMIT_REGISTER: UNREACHABLE_LIMIT,
     RATE_LIMIT_EXPENSIVE: UNREACHABLE_LIMIT,
+    // every round imports as the same user
+    IMPORT_ROW_QUOTA: UNREACHABLE_LIMIT,
     SHUTDOWN_TIMEOUT_MS: '2000',
   };
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { Controller, Get, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, Logger, Post, Query, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import {
   ApiOkResponse,
   ApiPayloadTooLargeResponse,
@@ -8,6 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { LoadstarConfig } from '@app/config';
+import { endStalledResponse } from '@app/http';
 import { RateLimit } from '@app/throttler';
 import { DisconnectSignal } from '@app/worker';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
@@ -21,21 +24,32 @@ import { IMPORT_MAX_BYTES, PostsImportService } from './posts-import.service';
 @ApiTags('posts')
 @Controller('posts')
 export class PostsBulkController {
+  private readonly logger = new Logger(PostsBulkController.name);
+  private readonly stallTimeoutMs: number;
+
   constructor(
     private readonly imports: PostsImportService,
     private readonly exports: PostsExportService,
-  ) {}
+    config: ConfigService<LoadstarConfig, true>,
+  ) {
+    this.stallTimeoutMs = config.get('posts', { infer: true }).export.stallTimeoutMs;
+  }
 
   /**
    * Imports posts by the caller from a CSV file whose header row names the columns `title`
    * and `body` (others are ignored). Rows that fail validation are counted and the first 100
-   * listed with their line; a malformed file is a 400 naming the line.
+   * listed with their line; a malformed file is a 400 naming the line. A file with more than
+   * `IMPORT_MAX_ROWS` rows is imported up to that row, then answered with a 413 naming the line;
+   * once the caller's `IMPORT_ROW_QUOTA` is used up, a 429 with `Retry-After` (both messages
+   * say how many rows went in).
    */
   @Post('import')
   @Authenticated()
   @RateLimit('expensive', { by: ['user', 'address'] })
   @AcceptsCsvStream('CSV with a header row naming title and body')
-  @ApiPayloadTooLargeResponse({ description: `body over ${IMPORT_MAX_BYTES} bytes` })
+  @ApiPayloadTooLargeResponse({
+    description: `body over ${IMPORT_MAX_BYTES} bytes, or more rows than IMPORT_MAX_ROWS`,
+  })
   @ApiServiceUnavailableResponse({ description: 'the worker pool is saturated' })
   import(
     @CurrentUser() user: AuthenticatedUser,
@@ -45,16 +59,27 @@ export class PostsBulkController {
     return this.imports.import(user.id, upload.stream, upload.declaredBytes, signal);
   }
 
-  /** Streams every post (or one author's), oldest first, as NDJSON or CSV. */
+  /**
+   * Streams every post (or one author's), oldest first, as NDJSON or CSV. In CSV, text cells
+   * that a spreadsheet would take for a formula are prefixed with `'`, which the import removes.
+   * An export whose client accepts no data for `EXPORT_STALL_TIMEOUT_MS` is ended.
+   */
   @Get('export')
   @RateLimit('expensive', { by: ['user', 'address'] })
   @ApiProduces(EXPORT_CONTENT_TYPES.ndjson, EXPORT_CONTENT_TYPES.csv)
   @ApiOkResponse({ description: 'one post per line (NDJSON) or per record (CSV with header)' })
+  @ApiServiceUnavailableResponse({
+    description:
+      'EXPORT_MAX_CONCURRENT exports are running already; Retry-After says when to retry',
+  })
   async export(
     @Query() query: ExportPostsQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable> {
     const body = await this.exports.export(query.format, query.authorId);
+    endStalledResponse(reply.raw, this.stallTimeoutMs, () =>
+      this.logger.warn(`export ended: its client accepted no data for ${this.stallTimeoutMs} ms`),
+    );
     void reply
       .type(EXPORT_CONTENT_TYPES[query.format])
       .header('content-disposition', `attachment; filename="posts.${query.format}"`);

@@ -1,8 +1,16 @@
 import type { Readable } from 'node:stream';
-import { BadRequestException, Injectable, PayloadTooLargeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpStatus,
+  Injectable,
+  PayloadTooLargeException,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { LoadstarConfig, PostsImportConfig } from '@app/config';
+import { RetryLaterException } from '@app/http';
 import { ClientDisconnectedException, WorkerService } from '@app/worker';
 import { ImportResultDto } from './dto';
-import { PostsRepository } from './posts.repository';
+import { ImportRowQuota, PostsRepository } from './posts.repository';
 import { PARSE_CSV_TASK } from './posts.tasks';
 import type { CsvColumns, CsvLineError, CsvRowBatch } from './tasks/parse-csv.task';
 
@@ -24,6 +32,21 @@ function tooLarge(): PayloadTooLargeException {
   return new PayloadTooLargeException(`an import body may have at most ${IMPORT_MAX_BYTES} bytes`);
 }
 
+/** `429` once the caller's `IMPORT_ROW_QUOTA` is used up; `imported` rows of this file went in. */
+function quotaUsedUp(quota: ImportRowQuota, resetsInMs: number, imported: number) {
+  const retryAfterS = Math.max(1, Math.ceil(resetsInMs / 1_000));
+  const before =
+    imported > 0
+      ? `the first ${imported} valid rows of this file were imported, the rest was not`
+      : 'nothing of this file was imported';
+  return new RetryLaterException(
+    HttpStatus.TOO_MANY_REQUESTS,
+    `import quota of ${quota.rows} rows per ${quota.windowMs / 1_000} s used up: ${before}; ` +
+      `retry in ${retryAfterS} s`,
+    retryAfterS,
+  );
+}
+
 /**
  * One import's state on the main thread, which only moves bytes: the request body is
  * gathered into chunks of about {@link CHUNK_BYTES}, each parsed in the pool while the
@@ -39,11 +62,13 @@ class CsvImport {
   private imported = 0;
   private failed = 0;
   private readonly errors: CsvLineError[] = [];
+  private rows = 0;
   private inserting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly authorId: number,
     private readonly signal: AbortSignal,
+    private readonly limits: PostsImportConfig,
     private readonly worker: WorkerService,
     private readonly posts: PostsRepository,
   ) {}
@@ -80,10 +105,13 @@ class CsvImport {
         columns: this.columns,
         maxErrors: LISTED_ERRORS - this.errors.length,
         batchRows: BATCH_ROWS,
+        maxRows: this.limits.maxRows - this.rows,
       },
       { signal: this.signal },
     );
     if (chunk.fatal) throw await this.malformed(chunk.fatal);
+    this.rows += chunk.failed;
+    for (const batch of chunk.batches) this.rows += batch.rows;
     this.tail = bytes.subarray(chunk.consumed);
     this.line += chunk.lines;
     this.columns = chunk.columns;
@@ -99,13 +127,32 @@ class CsvImport {
     await this.inserting;
     this.inserting = this.insert(chunk.batches);
     this.inserting.catch(() => undefined); // observed by end() or settle()
+    if (chunk.overLimitLine !== undefined) throw await this.overLimit(chunk.overLimitLine);
   }
 
   private async insert(batches: CsvRowBatch[]): Promise<void> {
+    const quota = this.limits.rowQuota;
     for (const batch of batches) {
-      await this.posts.insertBatch(this.authorId, batch.json);
-      this.imported += batch.rows;
+      const { inserted, resetsInMs } = await this.posts.insertBatchWithinQuota(
+        this.authorId,
+        batch.json,
+        batch.rows,
+        quota,
+      );
+      this.imported += inserted;
+      if (inserted < batch.rows) throw quotaUsedUp(quota, resetsInMs, this.imported);
     }
+  }
+
+  /** `413` for a file with more than `IMPORT_MAX_ROWS` rows, once the rows before went in. */
+  private async overLimit(line: number): Promise<PayloadTooLargeException> {
+    await this.inserting;
+    const { maxRows } = this.limits;
+    return new PayloadTooLargeException(
+      `an import may hold at most ${maxRows} rows; line ${line} starts row ${maxRows + 1}, ` +
+        `so nothing from there on was imported. The ${maxRows} rows before it were: ` +
+        `${this.imported} imported, ${this.failed} rejected`,
+    );
   }
 
   private async malformed({ line, message }: CsvLineError): Promise<BadRequestException> {
@@ -118,14 +165,20 @@ class CsvImport {
 /**
  * `POST /api/posts/import`: a CSV body (`title,body` header) streamed through the worker pool
  * in chunks and inserted in batches of one INSERT statement each, so a batch that fails
- * leaves none of its rows behind.
+ * leaves none of its rows behind. Bounded per request (`IMPORT_MAX_ROWS` rows, 413 past it)
+ * and per user (`IMPORT_ROW_QUOTA`, 429 once used up, counted in PostgreSQL with each batch).
  */
 @Injectable()
 export class PostsImportService {
+  private readonly limits: PostsImportConfig;
+
   constructor(
     private readonly posts: PostsRepository,
     private readonly worker: WorkerService,
-  ) {}
+    config: ConfigService<LoadstarConfig, true>,
+  ) {
+    this.limits = config.get('posts', { infer: true }).import;
+  }
 
   /**
    * @param declaredBytes the request's `Content-Length`, checked before reading anything
@@ -138,8 +191,10 @@ export class PostsImportService {
     signal: AbortSignal,
   ): Promise<ImportResultDto> {
     if (declaredBytes !== undefined && declaredBytes > IMPORT_MAX_BYTES) throw tooLarge();
-    const run = new CsvImport(authorId, signal, this.worker, this.posts);
+    const run = new CsvImport(authorId, signal, this.limits, this.worker, this.posts);
     try {
+      const quota = await this.posts.importQuotaState(authorId, this.limits.rowQuota);
+      if (quota.left === 0) throw quotaUsedUp(this.limits.rowQuota, quota.resetsInMs, 0);
       // Not destroyed on an early exit: the client must still be able to read the answer.
       for await (const piece of body.iterator({ destroyOnReturn: false })) {
         await run.add(piece as Buffer);

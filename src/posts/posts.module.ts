@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CsvBodyParser } from './csv-upload';
 import { PostsBulkController } from './posts-bulk.controller';
+import { exportPoolProvider } from './posts-export.pool';
 import { PostsExportService } from './posts-export.service';
 import { PostsImportService } from './posts-import.service';
 import { PostsController } from './posts.controller';
@@ -9,7 +10,14 @@ import { PostsService } from './posts.service';
 
 @Module({
   controllers: [PostsController, PostsBulkController],
-  providers: [PostsRepository, PostsService, PostsImportService, PostsExportService, CsvBodyParser],
+  providers: [
+    exportPoolProvider,
+    PostsRepository,
+    PostsService,
+    PostsImportService,
+    PostsExportService,
+    CsvBodyParser,
+  ],
   exports: [PostsRepository],
 })
 export class PostsModule {}

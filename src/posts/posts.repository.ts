@@ -1,21 +1,17 @@
 import { finished, Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { PoolClient } from 'pg';
+import type { DedicatedPool } from '@app/database';
 import QueryStream from 'pg-query-stream';
 import { DataSource, EntityManager } from 'typeorm';
 import { PostDto } from './dto';
+import { InjectExportPool } from './posts-export.pool';
 
 const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.title, p.body, p.version,
   to_json(p.created_at) #>> '{}' AS "createdAt", to_json(p.updated_at) #>> '{}' AS "updatedAt"`;
 
 /** Rows per round trip of the export's cursor; also what the row stream buffers at most. */
 const EXPORT_BATCH_ROWS = 200;
-/**
- * The statement timeout (server side) and pg's `query_timeout` (client side) would cut an export
- * short; a cursor read pauses while the client is slow, so an export gets this budget instead.
- */
-const EXPORT_TIMEOUT_MS = 3_600_000;
 /** The comment names the query in `pg_stat_activity`. */
 const EXPORT_SQL = `/* loadstar:posts-export */ SELECT ${POST_COLUMNS} FROM posts p
   WHERE ($1::integer IS NULL OR p.author_id = $1) ORDER BY p.id`;
@@ -25,6 +21,31 @@ export interface PostChanges {
   title?: string;
   body?: string;
 }
+
+/** A per-user import quota: `rows` per fixed window of `windowMs` (`IMPORT_ROW_QUOTA`). */
+export interface ImportRowQuota {
+  rows: number;
+  windowMs: number;
+}
+
+/** Where a user stands with their import quota. */
+export interface ImportQuotaState {
+  /** Rows still allowed in the current window. */
+  left: number;
+  /** Milliseconds until the window ends and the quota is whole again. */
+  resetsInMs: number;
+}
+
+/** An import batch as committed: how many of its rows the quota let in. */
+export interface ImportBatchOutcome {
+  inserted: number;
+  resetsInMs: number;
+}
+
+/** `$2` is the quota window in milliseconds; a window that started before this is over. */
+const QUOTA_WINDOW_OPEN = `q.window_started_at > now() - $2::bigint * interval '1 millisecond'`;
+const QUOTA_RESETS_IN_MS = `GREATEST(0, ceil(extract(epoch FROM
+  q.window_started_at + $2::bigint * interval '1 millisecond' - now()) * 1000))::float8`;
 
 /** Keyset page request: newest first, older than `beforeId` when given. */
 export interface PostPageQuery {
@@ -36,7 +57,10 @@ export interface PostPageQuery {
 /** SQL for posts; rows come back in their served JSON form. */
 @Injectable()
 export class PostsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectExportPool() private readonly exportPool: DedicatedPool,
+  ) {}
 
   async create(authorId: number, title: string, body: string): Promise<PostDto> {
     const [row] = (await this.dataSource.query(
@@ -86,37 +110,72 @@ export class PostsRepository {
     return affected > 0;
   }
 
+  /** `authorId`'s import quota as it stands, without counting anything. */
+  async importQuotaState(authorId: number, quota: ImportRowQuota): Promise<ImportQuotaState> {
+    const [row] = (await this.dataSource.query(
+      `SELECT CASE WHEN ${QUOTA_WINDOW_OPEN} THEN q.rows ELSE 0 END AS used,
+         ${QUOTA_RESETS_IN_MS} AS "resetsInMs"
+       FROM post_import_quotas q WHERE q.user_id = $1`,
+      [authorId, quota.windowMs],
+    )) as { used: number; resetsInMs: number }[];
+    if (row === undefined || row.used === 0) return { left: quota.rows, resetsInMs: 0 };
+    return { left: Math.max(0, quota.rows - row.used), resetsInMs: row.resetsInMs };
+  }
+
   /**
-   * Inserts a batch of an import (a JSON array of `[title, body]`) in file order. One
-   * statement, so one transaction: a batch that fails leaves none of its rows behind.
+   * Inserts a batch of an import (a JSON array of `[title, body]`) in file order, as far as
+   * `authorId`'s quota allows: the first rows up to what is left of it, counted against it in
+   * the same transaction. Either the rows and their count are committed, or neither. The
+   * user's quota row stays locked until then, so concurrent imports (any process, any
+   * instance) take turns and never pass the quota together.
    */
-  async insertBatch(authorId: number, rowsJson: string): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO posts (author_id, title, body)
-       SELECT $1, r.value ->> 0, r.value ->> 1
-       FROM json_array_elements($2::json) WITH ORDINALITY AS r (value, n) ORDER BY r.n`,
-      [authorId, rowsJson],
-    );
+  insertBatchWithinQuota(
+    authorId: number,
+    rowsJson: string,
+    rows: number,
+    quota: ImportRowQuota,
+  ): Promise<ImportBatchOutcome> {
+    return this.dataSource.transaction(async (manager) => {
+      // starts a new window when the last one is over, and locks the row until commit
+      const [state] = (await manager.query(
+        `INSERT INTO post_import_quotas AS q (user_id, window_started_at, rows) VALUES ($1, now(), 0)
+         ON CONFLICT (user_id) DO UPDATE SET
+           window_started_at = CASE WHEN ${QUOTA_WINDOW_OPEN} THEN q.window_started_at ELSE now() END,
+           rows = CASE WHEN ${QUOTA_WINDOW_OPEN} THEN q.rows ELSE 0 END
+         RETURNING q.rows AS used, ${QUOTA_RESETS_IN_MS} AS "resetsInMs"`,
+        [authorId, quota.windowMs],
+      )) as { used: number; resetsInMs: number }[];
+      const inserted = Math.max(0, Math.min(rows, quota.rows - state.used));
+      if (inserted > 0) {
+        await manager.query(
+          `WITH inserted AS (
+             INSERT INTO posts (author_id, title, body)
+             SELECT $1, r.value ->> 0, r.value ->> 1
+             FROM json_array_elements($2::json) WITH ORDINALITY AS r (value, n)
+             WHERE r.n <= $3 ORDER BY r.n
+             RETURNING 1)
+           UPDATE post_import_quotas SET rows = rows + (SELECT count(*) FROM inserted)
+           WHERE user_id = $1`,
+          [authorId, rowsJson, inserted],
+        );
+      }
+      return { inserted, resetsInMs: state.resetsInMs };
+    });
   }
 
   /**
    * Every post (of `authorId` when given), oldest first, as an object stream fed by a
    * server-side cursor ({@link EXPORT_BATCH_ROWS} rows per round trip, read only as fast as the
-   * stream is consumed; from a replica when there is one). Destroying the stream closes the
-   * cursor; the connection goes back to the pool once the stream has ended, failed or closed.
+   * stream is consumed) on a connection of the export pool (a replica's when there is one);
+   * `undefined` when all of them are in use. Destroying the stream closes the cursor; the connection goes back to the export pool
+   * once the stream has ended, failed or closed.
    */
-  async streamAll(authorId: number | undefined): Promise<Readable> {
-    const runner = this.dataSource.createQueryRunner('slave');
-    const client = (await runner.connect()) as PoolClient;
-    // the server's statement timeout runs across every FETCH of one cursor; RESET restores the
-    // pool's own before the connection goes back (a broken one is discarded by the pool anyway)
-    await client.query(`SET statement_timeout = ${EXPORT_TIMEOUT_MS}`);
+  async streamAll(authorId: number | undefined): Promise<Readable | undefined> {
+    const connecting = this.exportPool.tryConnect();
+    if (connecting === undefined) return undefined;
+    const client = await connecting;
     const rows = new QueryStream(EXPORT_SQL, [authorId ?? null], { batchSize: EXPORT_BATCH_ROWS });
-    Object.assign(rows, { query_timeout: EXPORT_TIMEOUT_MS });
-    finished(rows, () => {
-      const release = () => void runner.release();
-      client.query('RESET statement_timeout').then(release, release);
-    });
+    finished(rows, () => client.release());
     client.query(rows);
     return rows;
   }

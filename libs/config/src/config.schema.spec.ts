@@ -43,6 +43,10 @@ describe('parseEnvironment', () => {
       expect(config.workerPool).toMatchObject({ taskTimeoutMs: 30_000, offload: true });
       expect(config.workerPool.maxQueue).toBe(64 * config.workerPool.size);
       expect(config.auth.jwtSecretGenerated).toBe(true);
+      expect(config.posts).toEqual({
+        export: { maxConcurrent: 1, stallTimeoutMs: 30_000, timeoutMs: 3_600_000 },
+        import: { maxRows: 200_000, rowQuota: { rows: 1_000_000, windowMs: 3_600_000 } },
+      });
     });
   });
 
@@ -326,6 +330,31 @@ describe('parseEnvironment', () => {
         resourceLimits: { maxOldGenerationSizeMb: 100 },
       });
       expect(() => parseEnvironment({ WORKER_OFFLOAD: 'maybe' })).toThrow(/WORKER_OFFLOAD/);
+    });
+
+    it('reads the export and import bounds and names the bad ones', () => {
+      const { posts } = parseEnvironment({
+        EXPORT_MAX_CONCURRENT: '3',
+        EXPORT_STALL_TIMEOUT_MS: '5000',
+        EXPORT_TIMEOUT_MS: '600000',
+        IMPORT_MAX_ROWS: '1000',
+        IMPORT_ROW_QUOTA: '20000/15m',
+      });
+      expect(posts).toEqual({
+        export: { maxConcurrent: 3, stallTimeoutMs: 5_000, timeoutMs: 600_000 },
+        import: { maxRows: 1_000, rowQuota: { rows: 20_000, windowMs: 900_000 } },
+      });
+      const attempt = () =>
+        parseEnvironment({
+          EXPORT_MAX_CONCURRENT: '0',
+          EXPORT_STALL_TIMEOUT_MS: '30s',
+          EXPORT_TIMEOUT_MS: '10',
+          IMPORT_MAX_ROWS: '-1',
+          IMPORT_ROW_QUOTA: '1000 per hour',
+        });
+      expect(attempt).toThrow(
+        /EXPORT_MAX_CONCURRENT.*EXPORT_STALL_TIMEOUT_MS.*EXPORT_TIMEOUT_MS.*IMPORT_MAX_ROWS.*IMPORT_ROW_QUOTA/,
+      );
     });
 
     it('splits replica URLs and takes CLUSTER_WORKERS=max as the core count', () => {

@@ -15,6 +15,7 @@ import {
   LoadstarConfig,
   LogConfig,
   OperationsListenerConfig,
+  PostsImportConfig,
   RateLimitTier,
   RateLimitTierName,
   TrustProxySetting,
@@ -193,6 +194,11 @@ function parseRateLimitKeyPrefix(reader: EnvReader): string {
   );
 }
 
+function parseRowQuota(reader: EnvReader): PostsImportConfig['rowQuota'] {
+  const { limit, ttlMs } = reader.tier('IMPORT_ROW_QUOTA', '1000000/1h');
+  return { rows: limit, windowMs: ttlMs };
+}
+
 /**
  * `OPS_PORT` moves the operations routes (health, metrics, OpenAPI) to a listener of their own,
  * off the public port; unset, they stay on the public listener.
@@ -360,6 +366,17 @@ export function parseEnvironment(
       taskTimeoutMs: reader.int('WORKER_TASK_TIMEOUT_MS', 30_000, 1),
       offload: reader.bool('WORKER_OFFLOAD', true),
       resourceLimits: { maxOldGenerationSizeMb: workerHeapMb },
+    },
+    posts: {
+      export: {
+        maxConcurrent: reader.int('EXPORT_MAX_CONCURRENT', 1, 1, 100),
+        stallTimeoutMs: reader.int('EXPORT_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+        timeoutMs: reader.int('EXPORT_TIMEOUT_MS', 3_600_000, 1_000, 86_400_000),
+      },
+      import: {
+        maxRows: reader.int('IMPORT_MAX_ROWS', 200_000, 1, 10_000_000),
+        rowQuota: parseRowQuota(reader),
+      },
     },
     log: {
       level: reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { DatabaseConfig } from '@app/config';
 import type { DataSourceOptions } from 'typeorm';
 import { DEFAULT_SLOW_QUERY_MS, QUERY_TIMEOUT_MARGIN_MS } from './database.constants';
 import { DatabaseLogger } from './database.logger';
@@ -7,9 +8,36 @@ import { DatabaseModuleOptions } from './interfaces';
 const poolLogger = new Logger('DatabasePool');
 
 /**
+ * `pg.Pool`'s `error` handler: an idle connection that fails (a server restart) is replaced;
+ * without a handler the event would end the process.
+ *
+ * @internal
+ */
+export function onIdleConnectionError(error: Error): void {
+  poolLogger.warn({ err: error }, 'idle database connection failed; the pool replaces it');
+}
+
+/**
+ * Connection timeouts of every pool: the connect wait, and server-side limits so that no
+ * statement and no forgotten transaction can hold a connection for long.
+ *
+ * @param statementTimeoutMs the pool's statement timeout, when not the application's
+ */
+export function connectionTimeouts(
+  config: DatabaseConfig,
+  statementTimeoutMs = config.statementTimeoutMs,
+) {
+  return {
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+    idle_in_transaction_session_timeout: config.statementTimeoutMs * 2,
+  };
+}
+
+/**
  * TypeORM options from loadstar's configuration. Pool settings go through `extra` to
- * `pg.Pool`; the server-side timeouts are set per connection so that no statement and no
- * forgotten transaction can hold a connection for long.
+ * `pg.Pool`, with the {@link connectionTimeouts} set per connection.
  *
  * @param primaryUrl the primary's URL (the embedded cluster's when `config.url` is unset)
  */
@@ -33,17 +61,13 @@ export function buildDataSourceOptions(
     connectTimeoutMS: config.connectTimeoutMs,
     maxQueryExecutionTime: options.slowQueryMs ?? DEFAULT_SLOW_QUERY_MS,
     logger: new DatabaseLogger(),
-    poolErrorHandler: (error: Error) =>
-      poolLogger.warn({ err: error }, 'idle database connection failed; the pool replaces it'),
+    poolErrorHandler: onIdleConnectionError,
     extra: {
       max: config.poolMax,
       min: config.poolMin,
       idleTimeoutMillis: config.poolIdleMs,
-      connectionTimeoutMillis: config.connectTimeoutMs,
       maxUses: config.poolMaxUses,
-      statement_timeout: config.statementTimeoutMs,
-      query_timeout: config.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
-      idle_in_transaction_session_timeout: config.statementTimeoutMs * 2,
+      ...connectionTimeouts(config),
     },
   };
 }

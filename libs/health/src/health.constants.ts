@@ -1,6 +1,7 @@
 /** Names of the parts checked, as they appear in `details` and in a 503's `message`. */
 export const CHECK = {
   database: 'database',
+  databasePools: 'databasePools',
   redis: 'redis',
   eventLoop: 'eventLoop',
   heap: 'heap',

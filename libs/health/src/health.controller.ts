@@ -27,6 +27,7 @@ import { describeFailures, HealthCheckFailedFilter } from './health.filter';
 import { HEALTH_MODULE_OPTIONS } from './health.module-definition';
 import {
   DatabaseHealthIndicator,
+  DatabasePoolsHealthIndicator,
   EventLoopHealthIndicator,
   RedisHealthIndicator,
 } from './indicators';
@@ -63,6 +64,7 @@ export class HealthController {
     private readonly memory: MemoryHealthIndicator,
     private readonly eventLoop: EventLoopHealthIndicator,
     private readonly database: DatabaseHealthIndicator,
+    private readonly pools: DatabasePoolsHealthIndicator,
     private readonly redis: RedisHealthIndicator,
     private readonly readiness: ReadinessState,
   ) {
@@ -91,6 +93,7 @@ export class HealthController {
    * 503 from the moment shutdown begins. Redis (when configured) is pinged too: while it is
    * down the answer is 503 only if Redis is required, otherwise 200 with `degraded: ['redis']`,
    * since the app serves without it (cache from memory and the database, limiter failing open).
+   * `databasePools` reports the use of each pool (never down).
    */
   @Get('ready')
   @HealthCheck()
@@ -103,6 +106,7 @@ export class HealthController {
     }
     const checks: HealthIndicatorFunction[] = [
       () => this.database.check(),
+      () => this.pools.check(),
       () => this.eventLoop.check(this.readyMaxDelayMs),
     ];
     const redisRequired = this.redis.enabled && this.redisRequired;

@@ -9,6 +9,7 @@ import {
 } from './health.module-definition';
 import {
   DatabaseHealthIndicator,
+  DatabasePoolsHealthIndicator,
   EventLoopHealthIndicator,
   RedisHealthIndicator,
 } from './indicators';
@@ -48,6 +49,7 @@ export class HealthModule {
       providers: [
         ReadinessState,
         DatabaseHealthIndicator,
+        DatabasePoolsHealthIndicator,
         EventLoopHealthIndicator,
         RedisHealthIndicator,
       ],

@@ -49,6 +49,23 @@ const UNAVAILABLE_MESSAGES = [
 
 const logger = new Logger('HttpErrors');
 
+/**
+ * A 429 or 503 that says when to come back: `Retry-After` carries `retryAfterS` instead of
+ * the one second given for an unavailable dependency.
+ *
+ * @example throw new RetryLaterException(429, 'import quota used up', 1_200);
+ */
+export class RetryLaterException extends HttpException {
+  constructor(
+    status: HttpStatus.TOO_MANY_REQUESTS | HttpStatus.SERVICE_UNAVAILABLE,
+    message: string,
+    /** Whole seconds, at least 1. */
+    readonly retryAfterS: number,
+  ) {
+    super(message, status);
+  }
+}
+
 function isDependencyUnavailable(
   error: Error & { code?: unknown; driverError?: unknown },
 ): boolean {
@@ -78,7 +95,9 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const headers: Record<string, string> = {};
-    if (status === HttpStatus.SERVICE_UNAVAILABLE) {
+    if (exception instanceof RetryLaterException) {
+      headers['retry-after'] = String(Math.max(1, Math.ceil(exception.retryAfterS)));
+    } else if (status === HttpStatus.SERVICE_UNAVAILABLE) {
       headers['retry-after'] = String(UNAVAILABLE_RETRY_AFTER_S);
     }
     return { body: body(status, messageOf(exception.getResponse()), requestId), headers };

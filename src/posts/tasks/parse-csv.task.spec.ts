@@ -7,6 +7,7 @@ const BASE: Omit<CsvChunkInput, 'bytes'> = {
   firstLine: 1,
   maxErrors: 100,
   batchRows: 1_000,
+  maxRows: 1_000,
 };
 
 function parseAll(text: string | Buffer, options: Partial<CsvChunkInput> = {}) {
@@ -109,6 +110,50 @@ describe('parseCsvChunk', () => {
       const result = parseAll(text, { maxErrors: 3 });
       expect(result.failed).toBe(10);
       expect(result.errors.map((error) => error.line)).toEqual([2, 3, 4]);
+    });
+  });
+
+  describe('#row limit', () => {
+    const text = 'title,body\n' + ['a,1', ',rejected', 'b,2', 'c,3', 'd,4'].join('\n') + '\n';
+
+    it('stops at the first row past maxRows, valid or not, keeping the rows before it', () => {
+      const result = parseAll(text, { maxRows: 3 });
+      expect(rowsOf(result)).toEqual([
+        ['a', '1'],
+        ['b', '2'],
+      ]);
+      expect(result).toMatchObject({ failed: 1, overLimitLine: 5 });
+      expect(result.fatal).toBeUndefined();
+    });
+
+    it('counts from the rows still allowed in later chunks', () => {
+      const columns = { title: 0, body: 1, count: 2 };
+      const result = parseAll('e,5\nf,6\n', { firstLine: 41, columns, maxRows: 1 });
+      expect(rowsOf(result)).toEqual([['e', '5']]);
+      expect(result.overLimitLine).toBe(42);
+    });
+
+    it('says nothing when the rows fit exactly', () => {
+      expect(parseAll(text, { maxRows: 5 }).overLimitLine).toBeUndefined();
+    });
+  });
+
+  describe('#formulas', () => {
+    it('removes the quote the export puts before formula characters, then validates', () => {
+      const title200 = `'=${'x'.repeat(199)}`;
+      const text = stringify([
+        ['title', 'body'],
+        [`'=HYPERLINK("https://evil.example","x")`, "''quoted"],
+        ["'tis", `'\tindented`],
+        [title200, "'@"],
+      ]);
+      const result = parseAll(text);
+      expect(result.errors).toEqual([]);
+      expect(rowsOf(result)).toEqual([
+        ['=HYPERLINK("https://evil.example","x")', "'quoted"],
+        ["'tis", '\tindented'],
+        [title200.slice(1), '@'],
+      ]);
     });
   });
 

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { length, maxLength } from 'class-validator';
 import { CsvError, parse } from 'csv-parse/sync';
+import { unescapeCsvFormula } from '../csv-formula';
 import { POST_BODY_MAX, POST_TITLE_MAX } from '../dto/create-post.dto';
 
 const LF = 0x0a;
@@ -28,6 +29,8 @@ export interface CsvChunkInput {
   maxErrors: number;
   /** Valid rows per insert batch. */
   batchRows: number;
+  /** Data rows (valid or not) this chunk may still hold; parsing stops at the next one. */
+  maxRows: number;
 }
 
 /** A problem at a line of the file. */
@@ -54,6 +57,11 @@ export interface ParsedCsvChunk {
   errors: CsvLineError[];
   /** Set when the file itself is malformed; nothing of this chunk is to be imported. */
   fatal?: CsvLineError;
+  /**
+   * Line of the first row past `maxRows`, when there is one: parsing stopped there, and the
+   * batches hold the valid rows before it.
+   */
+  overLimitLine?: number;
 }
 
 const CSV_PROBLEMS: Record<string, string> = {
@@ -67,6 +75,13 @@ const CSV_PROBLEMS: Record<string, string> = {
 class HeaderError extends Error {
   constructor(readonly problem: CsvLineError) {
     super(problem.message);
+  }
+}
+
+/** Stops csv-parse at the first row past `maxRows`. */
+class RowLimitReached extends Error {
+  constructor(readonly line: number) {
+    super(`row limit reached at line ${line}`);
   }
 }
 
@@ -131,14 +146,19 @@ function readHeader(record: string[], line: number): CsvColumns | CsvLineError {
   return { title, body, count: record.length };
 }
 
-function rowProblem(record: string[], columns: CsvColumns): string | undefined {
+function rowProblem(
+  record: string[],
+  columns: CsvColumns,
+  title: string,
+  body: string,
+): string | undefined {
   if (record.length !== columns.count) {
     return `expected ${columns.count} fields as in the header, found ${record.length}`;
   }
-  if (!length(record[columns.title], 1, POST_TITLE_MAX)) {
+  if (!length(title, 1, POST_TITLE_MAX)) {
     return `title must be 1–${POST_TITLE_MAX} characters`;
   }
-  if (!maxLength(record[columns.body], POST_BODY_MAX)) {
+  if (!maxLength(body, POST_BODY_MAX)) {
     return `body must be at most ${POST_BODY_MAX} characters`;
   }
   return undefined;
@@ -146,7 +166,8 @@ function rowProblem(record: string[], columns: CsvColumns): string | undefined {
 
 /**
  * Worker task of the posts import: parses one chunk of the CSV body (csv-parse, strict
- * quoting) up to its last complete record, validates each row with the rules of
+ * quoting) up to its last complete record or its `maxRows`-th row, undoes the export's
+ * formula escape (`unescapeCsvFormula`), validates each row with the rules of
  * `CreatePostDto`, and returns the valid rows as JSON batches with every problem's line.
  */
 export default function parseCsvChunk(input: CsvChunkInput): ParsedCsvChunk {
@@ -171,6 +192,7 @@ export default function parseCsvChunk(input: CsvChunkInput): ParsedCsvChunk {
     batch = [];
   };
   let recordEnd = 0;
+  let rows = 0;
   let line = input.firstLine;
   // The line where the next record starts: past the previous one and any empty lines.
   const nextRecordLine = (until: number) => {
@@ -197,9 +219,13 @@ export default function parseCsvChunk(input: CsvChunkInput): ParsedCsvChunk {
           result.columns = header;
           return null;
         }
-        const problem = rowProblem(record, result.columns);
+        if (rows === input.maxRows) throw new RowLimitReached(recordLine);
+        rows += 1;
+        const title = unescapeCsvFormula(record[result.columns.title] ?? '');
+        const body = unescapeCsvFormula(record[result.columns.body] ?? '');
+        const problem = rowProblem(record, result.columns, title, body);
         if (problem === undefined) {
-          batch.push([record[result.columns.title], record[result.columns.body]]);
+          batch.push([title, body]);
           if (batch.length === input.batchRows) flush();
         } else {
           result.failed += 1;
@@ -212,6 +238,10 @@ export default function parseCsvChunk(input: CsvChunkInput): ParsedCsvChunk {
     });
   } catch (error) {
     if (error instanceof HeaderError) return { ...result, batches: [], fatal: error.problem };
+    if (error instanceof RowLimitReached) {
+      flush();
+      return { ...result, overLimitLine: error.line };
+    }
     if (!(error instanceof CsvError)) throw error;
     const message = CSV_PROBLEMS[error.code] ?? `malformed CSV (${error.code})`;
     return { ...result, batches: [], fatal: { line: nextRecordLine(data.length), message } };

@@ -138,6 +138,32 @@ export interface WorkerPoolConfig {
   resourceLimits: ResourceLimits;
 }
 
+/** `GET /api/posts/export`: streams held open by clients, so bounded and watched. */
+export interface PostsExportConfig {
+  /**
+   * Exports one process streams at once, each on a connection of the export pool (its own,
+   * never the application's); one more is refused with 503 and `Retry-After`.
+   */
+  maxConcurrent: number;
+  /** An export whose client has accepted no data for this long is ended (ms). */
+  stallTimeoutMs: number;
+  /** Longest an export may run, however steadily it is read (ms). */
+  timeoutMs: number;
+}
+
+/** `POST /api/posts/import`: bounds per request and per user. */
+export interface PostsImportConfig {
+  /** Most data rows (valid or not) one request may carry; the import stops at the next one. */
+  maxRows: number;
+  /** Rows one user may import per window, across requests, processes and instances. */
+  rowQuota: { rows: number; windowMs: number };
+}
+
+export interface PostsConfig {
+  export: PostsExportConfig;
+  import: PostsImportConfig;
+}
+
 export interface LogConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   slowRequestMs: number;
@@ -171,6 +197,7 @@ export interface LoadstarConfig {
   metrics: MetricsConfig;
   cluster: ClusterConfig;
   workerPool: WorkerPoolConfig;
+  posts: PostsConfig;
   log: LogConfig;
   auth: AuthConfig;
 }

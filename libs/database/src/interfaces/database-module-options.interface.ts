@@ -24,3 +24,34 @@ export interface DatabasePoolStats {
   idle: number;
   waiting: number;
 }
+
+/** Options of `DatabaseService.openDedicatedPool()`. */
+export interface DedicatedPoolOptions {
+  /**
+   * Names the pool in readiness details and logs.
+   * @example 'export'
+   */
+  name: string;
+  /** Connections at most; one more is refused at once, never queued. */
+  max: number;
+  /**
+   * Server-side statement timeout of its connections, in milliseconds (the client-side query
+   * timeout is a second longer). A cursor read as slowly as its client reads needs far more
+   * than the application's `DB_STATEMENT_TIMEOUT_MS`.
+   */
+  statementTimeoutMs: number;
+  /**
+   * Connect to a read replica when any is configured (one chosen per process), else the
+   * primary: for reads that tolerate replication lag.
+   * @default false
+   */
+  replica?: boolean;
+}
+
+/** Use of a dedicated pool. */
+export interface DedicatedPoolStats {
+  name: string;
+  max: number;
+  /** Connections checked out or being opened. */
+  inUse: number;
+}

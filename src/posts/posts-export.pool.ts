@@ -1,0 +1,28 @@
+import { FactoryProvider, Inject } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { LoadstarConfig } from '@app/config';
+import { DatabaseService, DedicatedPool } from '@app/database';
+
+const EXPORT_POOL = Symbol('loadstar:posts:export-pool');
+
+/**
+ * The export's own connections: `EXPORT_MAX_CONCURRENT` of them, on a replica when there is
+ * one, with `EXPORT_TIMEOUT_MS` as statement timeout (a cursor read as slowly as its client
+ * reads). However many exports clients hold open, the application's pool stays free.
+ */
+export const exportPoolProvider: FactoryProvider<Promise<DedicatedPool>> = {
+  provide: EXPORT_POOL,
+  inject: [DatabaseService, ConfigService],
+  useFactory: (database: DatabaseService, config: ConfigService<LoadstarConfig, true>) => {
+    const { maxConcurrent, timeoutMs } = config.get('posts', { infer: true }).export;
+    return database.openDedicatedPool({
+      name: 'export',
+      max: maxConcurrent,
+      statementTimeoutMs: timeoutMs,
+      replica: true,
+    });
+  },
+};
+
+/** Injects the {@link DedicatedPool} of the posts export. */
+export const InjectExportPool = (): ParameterDecorator => Inject(EXPORT_POOL);
