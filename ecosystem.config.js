@@ -13,7 +13,7 @@
  */
 let readContainerResources;
 try {
-  ({ readContainerResources } = require('./dist/libs/config/src'));
+  ({ readContainerResources } = require('./dist/src/config/container-resources'));
 } catch (error) {
   throw new Error(`ecosystem.config.js needs the built app: run npm run build first (${error})`);
 }

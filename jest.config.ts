@@ -1,6 +1,7 @@
 import type { Config } from 'jest';
 import { pathsToModuleNameMapper } from 'ts-jest';
 import { compilerOptions } from './tsconfig.json';
+import { skippedSuites } from './test/setup/skipped-suites';
 
 /** The same `@app/*` aliases as tsconfig.json, so tests import libs exactly like the app. */
 const moduleNameMapper = pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' });
@@ -15,11 +16,8 @@ const common = {
   testEnvironment: 'node',
 };
 
-/**
- * Suites named `*.redis.e2e-spec.ts` need the shared Redis of `REDIS_URL` (several app
- * processes on one Redis); the zero-config run has none, so they run in the server run only.
- */
-const REDIS_SUITES = process.env.REDIS_URL ? [] : ['\\.redis\\.e2e-spec\\.ts$'];
+/** Suites this environment leaves out (e.g. `*.redis.e2e-spec.ts` without `REDIS_URL`). */
+const SKIPPED_SUITES = skippedSuites(process.env).map((skipped) => skipped.pattern);
 
 const config: Config = {
   projects: [
@@ -36,7 +34,7 @@ const config: Config = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      testPathIgnorePatterns: ['/node_modules/', ...REDIS_SUITES],
+      testPathIgnorePatterns: ['/node_modules/', ...SKIPPED_SUITES],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       slowTestThreshold: 20,

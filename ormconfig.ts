@@ -1,5 +1,5 @@
-import { parseEnvironment } from '@app/config';
 import { createStandaloneDataSource } from '@app/database';
+import { parseEnvironment } from './src/config/environment';
 import { ENTITIES, MIGRATIONS } from './src/database/schema';
 
 /**
@@ -8,7 +8,6 @@ import { ENTITIES, MIGRATIONS } from './src/database/schema';
  * `DATABASE_URL` it works on the embedded cluster.
  */
 export default createStandaloneDataSource(
-  parseEnvironment(),
+  { ...parseEnvironment().database, migrationsRun: false },
   { entities: ENTITIES, migrations: MIGRATIONS },
-  { migrationsRun: false },
 );

@@ -8,22 +8,29 @@
  *
  * Usage: ts-node .ci/validate-deploy.ts <docker-compose config output>
  *          <the same with docker-compose.local.yml> <kubectl kustomize output>
+ *          <the same with docker-compose.cluster.yml> <the same with docker-compose.sentinel.yml>
  */
 import { isDeepStrictEqual } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { ConfigValidationError } from '../src/config/config.errors';
 import {
-  ConfigValidationError,
   ContainerResources,
-  LoadstarConfig,
-  parseEnvironment,
   readContainerResources,
-} from '@app/config';
+  scryptMemoryMb,
+} from '../src/config/container-resources';
+import { parseEnvironment } from '../src/config/environment';
+import { LoadstarConfig } from '../src/config/loadstar-config';
 import { IMPORT_MAX_BYTES } from '../src/posts/posts-import.service';
+import { JOBS_QUEUED_METRIC } from '../libs/jobs/src/jobs.constants';
+import { HTTP_REQUEST_DURATION } from '../libs/metrics/src/metrics.constants';
 
 const ROOT = resolve(__dirname, '..');
 const K8S_DIR = join(ROOT, 'deploy', 'k8s');
+/** Names of the API Deployment and of the worker Deployment (and of their HPAs). */
+const API = 'loadstar';
+const WORKER = 'loadstar-worker';
 /** What the app allows itself after the drain to close pools and clients (libs/http). */
 const CLOSE_CLIENTS_BUDGET_S = 5;
 
@@ -166,17 +173,26 @@ function checkOperationsPort(
 
 function checkKubernetes(): void {
   const manifests = loadManifests();
-  const one = (kind: string): Manifest => {
-    const found = manifests.get(kind) ?? [];
-    if (found.length !== 1) throw new Error(`deploy/k8s needs exactly one ${kind}`);
+  const one = (kind: string, name?: string): Manifest => {
+    const found = (manifests.get(kind) ?? []).filter(
+      (manifest) => name === undefined || manifest.metadata.name === name,
+    );
+    if (found.length !== 1) throw new Error(`deploy/k8s needs exactly one ${kind} ${name ?? ''}`);
     return found[0];
   };
-  const deployment = one('Deployment');
+  const deployment = one('Deployment', API);
   const configMap = one('ConfigMap');
   const kustomization = one('Kustomization');
   const listed = new Set<string>(kustomization.resources);
-  for (const kind of ['ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler']) {
-    check(listed.has(one(kind).file), `kustomization.yaml lists the ${kind}`);
+  for (const [kind, name] of [
+    ['ConfigMap'],
+    ['Deployment', API],
+    ['Deployment', WORKER],
+    ['Service'],
+    ['HorizontalPodAutoscaler', API],
+    ['HorizontalPodAutoscaler', WORKER],
+  ]) {
+    check(listed.has(one(kind, name).file), `kustomization.yaml lists the ${kind} ${name ?? ''}`);
   }
   check(listed.has(one('PodDisruptionBudget').file), 'kustomization.yaml lists the PDB');
   checkExternalSecret(kustomization, configMap);
@@ -203,8 +219,8 @@ function checkKubernetes(): void {
   );
 
   const config = appConfig(
-    { ...configMap.data, ...SECRET_PLACEHOLDERS },
-    'ConfigMap + the documented Secret',
+    { ...configMap.data, ...SECRET_PLACEHOLDERS, ...envOf(container) },
+    'ConfigMap + the documented Secret + the container',
   );
   const preStop: string[] = container.lifecycle?.preStop?.exec?.command ?? [];
   const preStopS = preStop[0] === 'sleep' ? Number(preStop[1]) : NaN;
@@ -228,7 +244,7 @@ function checkKubernetes(): void {
     'Service targets a named container port',
   );
   if (config) checkOperationsPort(config, pod, container, service);
-  const hpa = one('HorizontalPodAutoscaler');
+  const hpa = one('HorizontalPodAutoscaler', API);
   check(
     hpa.spec.scaleTargetRef.kind === 'Deployment' &&
       hpa.spec.scaleTargetRef.name === deployment.metadata.name,
@@ -244,6 +260,73 @@ function checkKubernetes(): void {
     hpa.spec.minReplicas > (pdb.spec.maxUnavailable ?? 0),
     'a drain under the PDB leaves a pod serving',
   );
+  check(
+    config?.processRole === 'api',
+    'the API pods only enqueue jobs (PROCESS_ROLE=api in the container)',
+  );
+  checkWorkers(
+    one('Deployment', WORKER),
+    one('HorizontalPodAutoscaler', WORKER),
+    configMap,
+    service,
+  );
+}
+
+/**
+ * The worker Deployment: PROCESS_ROLE=worker, probed on /health/live, selected by no Service,
+ * and scaled by its HPA on the queue depth that prometheus-adapter serves from `jobs_queued`.
+ */
+function checkWorkers(
+  deployment: Manifest,
+  hpa: Manifest,
+  configMap: Manifest,
+  service: Manifest,
+): void {
+  const pod = deployment.spec.template;
+  const [container] = pod.spec.containers;
+  check(
+    matches(deployment.spec.selector.matchLabels, pod.metadata.labels),
+    'worker Deployment selects its pods',
+  );
+  const config = appConfig(
+    { ...configMap.data, ...SECRET_PLACEHOLDERS, ...envOf(container) },
+    'worker container',
+  );
+  check(config?.processRole === 'worker', 'worker pods run jobs only (PROCESS_ROLE=worker)');
+  check(
+    container.livenessProbe?.httpGet?.path === '/health/live',
+    'worker liveness probe on /health/live',
+  );
+  check(
+    !matches(service.spec.selector, pod.metadata.labels),
+    'the Service does not select workers',
+  );
+  check(
+    hpa.spec.scaleTargetRef.kind === 'Deployment' &&
+      hpa.spec.scaleTargetRef.name === deployment.metadata.name,
+    'worker HPA scales the worker Deployment',
+  );
+  const adapter = parseYaml(
+    readFileSync(join(ROOT, 'deploy', 'prometheus', 'prometheus-adapter.yml'), 'utf8'),
+  ) as Manifest;
+  const served = new Map<string, string>(
+    (adapter.externalRules ?? []).map((rule: Manifest) => [rule.name?.as, rule.seriesQuery]),
+  );
+  const external = (hpa.spec.metrics ?? []).filter((m: Manifest) => m.type === 'External');
+  check(
+    external.length > 0 &&
+      external.every((m: Manifest) =>
+        String(served.get(m.external.metric.name) ?? '').startsWith(`${JOBS_QUEUED_METRIC}{`),
+      ),
+    `worker HPA scales on the queue depth prometheus-adapter serves from ${JOBS_QUEUED_METRIC} (${external.map((m: Manifest) => m.external.metric.name).join(', ')})`,
+  );
+  if (config) {
+    check(
+      deployment.spec.template.spec.terminationGracePeriodSeconds >
+        config.http.shutdownTimeoutMs / 1000 + 2 + CLOSE_CLIENTS_BUDGET_S,
+      'worker terminationGracePeriodSeconds > SHUTDOWN_TIMEOUT_MS + 2 s (jobs back to the queue) + the close budget',
+    );
+  }
 }
 
 /** Services of a `docker-compose config` output. */
@@ -318,21 +401,37 @@ function checkComposeDataServices(
 function checkCompose(resolvedComposeFile: string, resolvedWithLocalAccess: string): void {
   const services = composeServices(resolvedComposeFile);
   checkComposeDataServices(services, composeServices(resolvedWithLocalAccess));
-  const apps = Object.entries(services).filter(([, s]: [string, any]) =>
+  const processes = Object.entries(services).filter(([, s]: [string, any]) =>
     String(s.image).startsWith('loadstar:'),
   );
+  const apps = processes.filter(([, s]: [string, any]) => s.environment?.PROCESS_ROLE !== 'worker');
+  const workers = processes.filter(
+    ([, s]: [string, any]) => s.environment?.PROCESS_ROLE === 'worker',
+  );
   check(apps.length >= 2, `compose runs ${apps.length} app replicas (at least 2)`);
+  check(
+    workers.length > 0 &&
+      apps.every(([, s]: [string, any]) => s.environment?.PROCESS_ROLE === 'api'),
+    `compose: the API replicas only enqueue jobs, the worker service runs them (${workers.map(([name]) => name).join(', ')})`,
+  );
   const nginxConf = readFileSync(join(ROOT, 'deploy', 'nginx', 'nginx.conf'), 'utf8');
   const upstream = [...nginxConf.matchAll(/^\s*server\s+([\w-]+):(\d+)/gm)].map((m) => m[1]);
   check(
     JSON.stringify(upstream.sort()) === JSON.stringify(apps.map(([name]) => name).sort()),
     `nginx's upstream lists every app replica (${upstream.join(', ')})`,
   );
-  for (const [name, service] of apps as [string, Manifest][]) {
+  for (const [name, service] of processes as [string, Manifest][]) {
     const config = appConfig(service.environment, `compose ${name}`);
+    if (config?.processRole !== 'worker') {
+      check(
+        config?.http.trustProxy === 1,
+        `compose ${name}: TRUST_PROXY=1 (one proxy, nginx, in front of the replica)`,
+      );
+    }
+    const traces = String(service.environment?.OTEL_EXPORTER_OTLP_ENDPOINT ?? '');
     check(
-      config?.http.trustProxy === 1,
-      `compose ${name}: TRUST_PROXY=1 (one proxy, nginx, in front of the replica)`,
+      URL.canParse(traces) && new URL(traces).hostname in services,
+      `compose ${name}: traces go to a service of the stack (${traces})`,
     );
     const graceS = /^(\d+)s$/.exec(service.stop_grace_period ?? '')?.[1];
     if (config) {
@@ -341,6 +440,39 @@ function checkCompose(resolvedComposeFile: string, resolvedWithLocalAccess: stri
         `compose ${name}: stop_grace_period outlasts the drain`,
       );
     }
+  }
+}
+
+/**
+ * A Redis topology overlay (docker-compose.cluster.yml, docker-compose.sentinel.yml): every app
+ * process accepts its environment, uses that topology, reaches it through services of the
+ * stack, and authenticates with the operator's REDIS_PASSWORD.
+ */
+function checkRedisOverlay(resolvedFile: string, overlay: string, topology: string): void {
+  const services = composeServices(resolvedFile);
+  const processes = Object.entries(services).filter(([, s]: [string, any]) =>
+    String(s.image).startsWith('loadstar:'),
+  );
+  for (const [name, service] of processes as [string, Manifest][]) {
+    const redis = appConfig(service.environment, `${overlay} ${name}`)?.cache.redisConnection;
+    const nodes =
+      redis && 'sentinels' in redis
+        ? redis.sentinels
+        : redis && 'clusterNodes' in redis
+          ? redis.clusterNodes
+          : [];
+    const passwords =
+      redis && 'sentinels' in redis
+        ? [redis.password, redis.sentinelPassword]
+        : [redis && 'clusterNodes' in redis ? redis.password : undefined];
+    check(
+      redis !== undefined &&
+        topology in redis &&
+        nodes.length > 0 &&
+        nodes.every((node) => node.host in services) &&
+        passwords.every((password) => password === process.env.REDIS_PASSWORD),
+      `${overlay} ${name}: Redis ${topology} on services of the stack (${nodes.map((n) => n.host).join(', ')}), with REDIS_PASSWORD`,
+    );
   }
 }
 
@@ -373,14 +505,18 @@ const HEALTH_CONNECTIONS_PER_PROCESS = 1;
 
 /**
  * Connections one process may hold on the primary: its pool, the export pool (on a replica
- * instead when there is one) and the health check's; `parts` spells the sum out.
+ * when one can serve, else the primary), the health check's and, with replicas, the replica
+ * poller's; `parts` spells the sum out.
  */
 function primaryConnections(config: LoadstarConfig): { total: number; parts: string } {
   const pool = config.database.poolMax;
-  const exports = config.database.replicaUrls.length > 0 ? 0 : config.posts.export.maxConcurrent;
+  const exports = config.posts.export.maxConcurrent;
+  const poller = config.database.replicaUrls.length > 0 ? 1 : 0;
   return {
-    total: pool + exports + HEALTH_CONNECTIONS_PER_PROCESS,
-    parts: `pool ${pool} + ${exports} export + ${HEALTH_CONNECTIONS_PER_PROCESS} health`,
+    total: pool + exports + HEALTH_CONNECTIONS_PER_PROCESS + poller,
+    parts:
+      `pool ${pool} + ${exports} export + ${HEALTH_CONNECTIONS_PER_PROCESS} health` +
+      (poller > 0 ? ` + ${poller} replica poller` : ''),
   };
 }
 /** Memory of a Node process beyond its old-generation heaps: young generations, code, buffers. */
@@ -440,10 +576,14 @@ function checkKustomizeBuild(buildFile: string): void {
     `kubectl kustomize deploy/k8s: ${built.length} resources, valid against the schemas`,
   );
   const all = (kind: string) => built.filter((manifest) => manifest.kind === kind);
-  const [deployment] = all('Deployment');
+  const named = (kind: string, name: string) =>
+    all(kind).find((manifest) => manifest.metadata.name === name);
+  const deployment = named('Deployment', API);
+  const workers = named('Deployment', WORKER);
   const [job] = all('Job');
   const [configMap] = all('ConfigMap');
-  const [hpa] = all('HorizontalPodAutoscaler');
+  const hpa = named('HorizontalPodAutoscaler', API);
+  const workerHpa = named('HorizontalPodAutoscaler', WORKER);
   check(job !== undefined, 'the migrate Job is part of the kustomization');
   // a Secret in the build (a listed file, a secretGenerator) would apply values from git
   const withValues = all('Secret').filter(
@@ -453,18 +593,23 @@ function checkKustomizeBuild(buildFile: string): void {
     withValues.length === 0,
     `kubectl kustomize deploy/k8s builds no Secret with values (${withValues.map((secret) => secret.metadata.name).join(', ') || 'none'})`,
   );
-  if (!deployment || !job || !configMap || !hpa) return;
+  if (!deployment || !workers || !job || !configMap || !hpa || !workerHpa) {
+    check(false, 'kubectl kustomize deploy/k8s builds both Deployments, their HPAs, the Job');
+    return;
+  }
 
   // no replicas while an HPA scales the Deployment: each apply would reset the HPA's count
-  const scaled = all('HorizontalPodAutoscaler').some(
-    (h) =>
-      h.spec.scaleTargetRef.kind === 'Deployment' &&
-      h.spec.scaleTargetRef.name === deployment.metadata.name,
-  );
-  check(
-    !scaled || deployment.spec.replicas === undefined,
-    'the Deployment sets no replicas (the HPA scaling it owns the count)',
-  );
+  for (const scaledDeployment of [deployment, workers]) {
+    const scaled = all('HorizontalPodAutoscaler').some(
+      (h) =>
+        h.spec.scaleTargetRef.kind === 'Deployment' &&
+        h.spec.scaleTargetRef.name === scaledDeployment.metadata.name,
+    );
+    check(
+      !scaled || scaledDeployment.spec.replicas === undefined,
+      `the Deployment ${scaledDeployment.metadata.name} sets no replicas (the HPA scaling it owns the count)`,
+    );
+  }
 
   const pod = deployment.spec.template;
   const [container] = pod.spec.containers;
@@ -492,8 +637,15 @@ function checkKustomizeBuild(buildFile: string): void {
       isDeepStrictEqual(jobContainer.securityContext, container.securityContext),
     "the migrate Job's pod and container security contexts are the Deployment's",
   );
+  const [workerContainer] = workers.spec.template.spec.containers;
+  check(
+    isDeepStrictEqual(workers.spec.template.spec.securityContext, pod.spec.securityContext) &&
+      isDeepStrictEqual(workerContainer.securityContext, container.securityContext),
+    "the worker pods' security contexts are the API pods'",
+  );
   for (const [name, c] of [
     ['Deployment', container],
+    ['worker Deployment', workerContainer],
     ['migrate Job', jobContainer],
   ] as const) {
     const { requests = {}, limits = {} } = c.resources ?? {};
@@ -520,6 +672,12 @@ function checkKustomizeBuild(buildFile: string): void {
       !matches(selector, jobPod.metadata.labels),
       `the ${kind} does not select the migrate pod`,
     );
+    if (kind !== 'Deployment') {
+      check(
+        !matches(selector, workers.spec.template.metadata.labels),
+        `the ${kind} does not select the worker pods`,
+      );
+    }
   }
 
   const spread = pod.spec.topologySpreadConstraints ?? [];
@@ -536,26 +694,37 @@ function checkKustomizeBuild(buildFile: string): void {
   // the connection budget at the HPA's maximum, during a rollout's surge
   const resources = limitsOf(container);
   const config = appConfig(
-    { ...SECRET_PLACEHOLDERS, ...configMap.data },
+    { ...SECRET_PLACEHOLDERS, ...configMap.data, ...envOf(container) },
     'Deployment pod, in its limits',
     resources,
+  );
+  const workerConfig = appConfig(
+    { ...SECRET_PLACEHOLDERS, ...configMap.data, ...envOf(workerContainer) },
+    'worker pod, in its limits',
+    limitsOf(workerContainer),
   );
   const jobConfig = appConfig(
     { ...SECRET_PLACEHOLDERS, ...envOf(jobContainer) },
     'migrate Job, in its limits',
     limitsOf(jobContainer),
   );
-  if (!config || !jobConfig) return;
-  const surge = deployment.spec.strategy?.rollingUpdate?.maxSurge ?? '25%';
-  const surgePods = String(surge).endsWith('%')
-    ? Math.ceil((hpa.spec.maxReplicas * parseFloat(String(surge))) / 100)
-    : Number(surge);
-  const pods = hpa.spec.maxReplicas + surgePods;
+  if (!config || !jobConfig || !workerConfig) return;
+  const podsAtMost = (scaled: Manifest, scaler: Manifest) => {
+    const surge = scaled.spec.strategy?.rollingUpdate?.maxSurge ?? '25%';
+    const surgePods = String(surge).endsWith('%')
+      ? Math.ceil((scaler.spec.maxReplicas * parseFloat(String(surge))) / 100)
+      : Number(surge);
+    return { pods: scaler.spec.maxReplicas + surgePods, surgePods };
+  };
+  const api = podsAtMost(deployment, hpa);
+  const worker = podsAtMost(workers, workerHpa);
   const perPod = primaryConnections(config);
-  const total = pods * perPod.total + jobConfig.database.poolMax;
+  const perWorker = primaryConnections(workerConfig);
+  const total =
+    api.pods * perPod.total + worker.pods * perWorker.total + jobConfig.database.poolMax;
   check(
     total <= DATABASE_CONNECTION_BUDGET,
-    `database connections at the HPA's maximum: ${pods} pods (${hpa.spec.maxReplicas} + ${surgePods} surge) × (${perPod.parts}) + migrate Job ${jobConfig.database.poolMax} = ${total} <= budget ${DATABASE_CONNECTION_BUDGET}`,
+    `database connections at the HPAs' maximum: ${api.pods} API pods (${hpa.spec.maxReplicas} + ${api.surgePods} surge) × (${perPod.parts}) + ${worker.pods} workers (${workerHpa.spec.maxReplicas} + ${worker.surgePods} surge) × (${perWorker.parts}) + migrate Job ${jobConfig.database.poolMax} = ${total} <= budget ${DATABASE_CONNECTION_BUDGET}`,
   );
 
   // the heaps fit the memory limit: the main one (NODE_OPTIONS) and every worker thread's
@@ -563,10 +732,12 @@ function checkKustomizeBuild(buildFile: string): void {
     /--max-old-space-size=(\d+)/.exec(configMap.data.NODE_OPTIONS ?? '')?.[1],
   );
   const { size, resourceLimits } = config.workerPool;
-  const heaps = mainHeapMb + size * resourceLimits.maxOldGenerationSizeMb!;
+  const threadHeapMb = resourceLimits?.maxOldGenerationSizeMb ?? 0;
+  const hashMb = scryptMemoryMb(config.auth.passwordCostLog2);
+  const heaps = mainHeapMb + size * (threadHeapMb + hashMb);
   check(
     heaps + NODE_MEMORY_BEYOND_HEAPS_MIB <= resources.memoryMb,
-    `heaps in a ${resources.memoryMb} MiB pod: ${mainHeapMb} MB + ${size} thread(s) × ${resourceLimits.maxOldGenerationSizeMb} MB + ${NODE_MEMORY_BEYOND_HEAPS_MIB} MiB beyond heaps <= limit`,
+    `heaps in a ${resources.memoryMb} MiB pod: ${mainHeapMb} MB + ${size} thread(s) × (${threadHeapMb} MB heap + ${hashMb} MiB scrypt) + ${NODE_MEMORY_BEYOND_HEAPS_MIB} MiB beyond heaps <= limit`,
   );
 }
 
@@ -607,17 +778,20 @@ function checkNginx(resolvedComposeFile: string): void {
     nginxBytes(general) === appLimit,
     `nginx: client_max_body_size ${general} is the app's body limit (${appLimit} bytes)`,
   );
-  const importLocation =
-    /location\s*=\s*\/api\/posts\/import\s*\{([^}]*)\}/.exec(proxyConf)?.[1] ?? '';
-  check(
-    /proxy_request_buffering\s+off;/.test(importLocation),
-    'nginx: the import is streamed to the app (proxy_request_buffering off)',
-  );
-  const importLimit = /client_max_body_size\s+(\S+);/.exec(importLocation)?.[1] ?? '';
-  check(
-    nginxBytes(importLimit) === IMPORT_MAX_BYTES,
-    `nginx: the import's client_max_body_size ${importLimit} is the app's (${IMPORT_MAX_BYTES} bytes)`,
-  );
+  for (const path of ['/api/posts/import', '/api/imports/posts']) {
+    const escaped = path.replace(/\//g, '\\/');
+    const location =
+      new RegExp(`location\\s*=\\s*${escaped}\\s*\\{([^}]*)\\}`).exec(proxyConf)?.[1] ?? '';
+    check(
+      /proxy_request_buffering\s+off;/.test(location),
+      `nginx: ${path} is streamed to the app (proxy_request_buffering off)`,
+    );
+    const limit = /client_max_body_size\s+(\S+);/.exec(location)?.[1] ?? '';
+    check(
+      nginxBytes(limit) === IMPORT_MAX_BYTES,
+      `nginx: ${path}'s client_max_body_size ${limit} is the app's (${IMPORT_MAX_BYTES} bytes)`,
+    );
+  }
 }
 
 /** One relabel step of Prometheus (keep or replace), enough for the shipped rules. */
@@ -677,9 +851,9 @@ function checkPrometheus(resolvedComposeFile: string, buildFile: string): void {
     'Prometheus (Kubernetes) discovers pods',
   );
   const built = parseAllDocuments(readFileSync(buildFile, 'utf8')).map((d) => d.toJS() as Manifest);
-  const deployment = built.find((m) => m.kind === 'Deployment');
+  const deployments = built.filter((m) => m.kind === 'Deployment');
   const job = built.find((m) => m.kind === 'Job');
-  if (!deployment || !job) return;
+  if (deployments.length === 0 || !job) return;
   const configMap = built.find((m) => m.kind === 'ConfigMap');
   const http = appConfig(
     { ...configMap?.data, ...SECRET_PLACEHOLDERS },
@@ -687,17 +861,66 @@ function checkPrometheus(resolvedComposeFile: string, buildFile: string): void {
   )?.http;
   // /metrics is on the operations listener when OPS_PORT is set, else on the public port
   const port = http?.operations?.port ?? http?.port;
-  for (const ip of ['10.1.2.3', 'fd00::7']) {
-    const target = relabel(podMetaLabels(deployment.spec.template, ip), k8sJob.relabel_configs);
-    const expected = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-    check(
-      target?.__address__ === expected && target?.__metrics_path__ === '/metrics',
-      `Prometheus (Kubernetes) scrapes a loadstar pod's metrics port at ${expected}/metrics (got ${target?.__address__}${target?.__metrics_path__})`,
-    );
+  for (const deployment of deployments) {
+    for (const ip of ['10.1.2.3', 'fd00::7']) {
+      const target = relabel(podMetaLabels(deployment.spec.template, ip), k8sJob.relabel_configs);
+      const expected = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+      check(
+        target?.__address__ === expected && target?.__metrics_path__ === '/metrics',
+        `Prometheus (Kubernetes) scrapes a ${deployment.metadata.name} pod's metrics port at ${expected}/metrics (got ${target?.__address__}${target?.__metrics_path__})`,
+      );
+    }
   }
   check(
     relabel(podMetaLabels(job.spec.template, '10.1.2.4'), k8sJob.relabel_configs) === null,
     'Prometheus (Kubernetes) leaves the migrate pod out',
+  );
+}
+
+/**
+ * Exemplars reach Grafana (docs/tracing.md): compose's Prometheus stores them, the latency
+ * panels ask for them, and the provisioned Prometheus data source turns their `trace_id` into a
+ * link to a tracing data source of the stack, both data sources reaching services of the stack.
+ */
+function checkExemplars(resolvedComposeFile: string): void {
+  const services = composeServices(resolvedComposeFile);
+  check(
+    [services.prometheus?.command ?? []].flat().includes('--enable-feature=exemplar-storage'),
+    'compose Prometheus stores exemplars (--enable-feature=exemplar-storage)',
+  );
+  const grafanaDir = join(ROOT, 'deploy', 'grafana');
+  const dashboard = JSON.parse(readFileSync(join(grafanaDir, 'loadstar.json'), 'utf8'));
+  const latency = (dashboard.panels as Manifest[])
+    .flatMap((panel) => (panel.targets ?? []) as Manifest[])
+    .filter((target) => String(target.expr).includes(`${HTTP_REQUEST_DURATION}_bucket`));
+  check(
+    latency.length > 0 && latency.every((target) => target.exemplar === true),
+    `Grafana's latency queries show exemplars (${latency.length} of them)`,
+  );
+  const { datasources } = parseYaml(
+    readFileSync(join(grafanaDir, 'provisioning', 'datasources', 'loadstar.yml'), 'utf8'),
+  ) as { datasources: Manifest[] };
+  const inStack = (url: unknown) =>
+    URL.canParse(String(url)) && new URL(String(url)).hostname in services;
+  const prometheus = datasources.find((source) => source.type === 'prometheus');
+  check(inStack(prometheus?.url), `Grafana's Prometheus is compose's (${prometheus?.url})`);
+  const destinations: Manifest[] = prometheus?.jsonData?.exemplarTraceIdDestinations ?? [];
+  const traces = datasources.find((source) =>
+    destinations.some((to) => to.name === 'trace_id' && to.datasourceUid === source.uid),
+  );
+  check(
+    traces !== undefined && inStack(traces.url),
+    `Grafana links an exemplar's trace_id to a tracing data source of the stack (${traces?.type} at ${traces?.url})`,
+  );
+  const mounts = [services.grafana?.volumes ?? []]
+    .flat()
+    .map((volume: string | Manifest) =>
+      typeof volume === 'string' ? volume.split(':')[1] : volume.target,
+    );
+  check(
+    mounts.includes('/etc/grafana/provisioning') &&
+      mounts.includes('/var/lib/grafana/dashboards/loadstar.json'),
+    'compose Grafana mounts the provisioning and the dashboard',
   );
 }
 
@@ -761,19 +984,34 @@ function checkImage(resolvedComposeFile: string): void {
   );
 }
 
-const [resolvedComposeFile, resolvedWithLocalAccess, kustomizeBuildFile] = process.argv.slice(2);
-if (!resolvedComposeFile || !resolvedWithLocalAccess || !kustomizeBuildFile) {
+const [
+  resolvedComposeFile,
+  resolvedWithLocalAccess,
+  kustomizeBuildFile,
+  resolvedWithCluster,
+  resolvedWithSentinel,
+] = process.argv.slice(2);
+if (
+  !resolvedComposeFile ||
+  !resolvedWithLocalAccess ||
+  !kustomizeBuildFile ||
+  !resolvedWithCluster ||
+  !resolvedWithSentinel
+) {
   throw new Error(
-    'usage: validate-deploy.ts <docker-compose config output> <the same with docker-compose.local.yml> <kubectl kustomize output>',
+    'usage: validate-deploy.ts <docker-compose config output> <the same with docker-compose.local.yml> <kubectl kustomize output> <the same with docker-compose.cluster.yml> <the same with docker-compose.sentinel.yml>',
   );
 }
 checkKubernetes();
 checkKustomizeBuild(kustomizeBuildFile);
 checkCompose(resolvedComposeFile, resolvedWithLocalAccess);
+checkRedisOverlay(resolvedWithCluster, 'docker-compose.cluster.yml', 'clusterNodes');
+checkRedisOverlay(resolvedWithSentinel, 'docker-compose.sentinel.yml', 'sentinels');
 checkDockerfile();
 checkImage(resolvedComposeFile);
 checkNginx(resolvedComposeFile);
 checkPrometheus(resolvedComposeFile, kustomizeBuildFile);
+checkExemplars(resolvedComposeFile);
 checkPm2();
 if (problems.length > 0) {
   for (const problem of problems) console.error(`FAIL ${problem}`);

@@ -2,14 +2,14 @@ import { resolveAliases } from './build';
 
 describe('bench build', () => {
   describe('resolveAliases', () => {
-    const paths = { '@app/config': ['libs/config/src'], '@app/http': ['libs/http/src'] };
+    const paths = { '@app/cache': ['libs/cache/src'], '@app/http': ['libs/http/src'] };
 
     it('points an alias at the compiled lib, relative to the requiring file', () => {
-      const code = 'const config_1 = require("@app/config");';
+      const code = 'const config_1 = require("@app/cache");';
       expect(resolveAliases(code, '/out/src/users', '/out', paths)).toBe(
-        'const config_1 = require("../../libs/config/src");',
+        'const config_1 = require("../../libs/cache/src");',
       );
-      expect(resolveAliases(code, '/out/libs/config/src', '/out', paths)).toBe(
+      expect(resolveAliases(code, '/out/libs/cache/src', '/out', paths)).toBe(
         'const config_1 = require("./");',
       );
     });

@@ -155,13 +155,18 @@ async function run(options: BenchOptions): Promise<boolean> {
       }
       return started;
     };
-    const startApp = (name: string, overrides: Record<string, string> = {}, nodeArgs?: string[]) =>
+    const startApp = (
+      name: string,
+      overrides: Record<string, string> = {},
+      nodeArgs?: string[],
+      readyPath = '/api/config',
+    ) =>
       once(name, () =>
         registry.startNode({
           name,
           entry: registry.entry('src/main.js'),
           env: { ...env, ...overrides },
-          readyPath: '/api/config',
+          readyPath,
           nodeArgs,
           timeoutMs: START_TIMEOUT_MS,
         }),

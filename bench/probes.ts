@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { createClient } from '@redis/client';
 import { Client } from 'pg';
 import { CACHE_STATUS_HEADER } from '@app/cache';
-import { ConfigValidationError, parseEnvironment } from '@app/config';
+import { DEFAULT_RATE_LIMIT_KEY_PREFIX } from '@app/throttler';
+import { ConfigValidationError } from '../src/config/config.errors';
+import { parseEnvironment } from '../src/config/environment';
 import type { BenchProcess } from './processes';
 import { sleep } from '../test/utils/net';
 
@@ -202,7 +204,10 @@ export async function probeFeatures(
     limiter: hasRateLimitHeaders(user.headers),
     limiterInRedis:
       options.redisUrl !== undefined &&
-      (await redisHasKeys(options.redisUrl, parseEnvironment({}).rateLimit.keyPrefix)),
+      (await redisHasKeys(
+        options.redisUrl,
+        parseEnvironment({}).rateLimit.keyPrefix ?? DEFAULT_RATE_LIMIT_KEY_PREFIX,
+      )),
     cache: await servesFromCache(app, databaseUrl, options.cacheProbeUserId),
     compression: compressed.headers.has('content-encoding'),
     health: ok((await httpGet(app, '/health/live')).status),

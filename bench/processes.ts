@@ -1,9 +1,19 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort, sleep } from '../test/utils/net';
+
+const run = promisify(execFile);
+
+/** A Redis Cluster the bench started: its seed nodes as `REDIS_CLUSTER_NODES` wants them. */
+export interface BenchRedisCluster {
+  nodes: string;
+  stop(): Promise<void>;
+}
 
 /** A process the bench started; only the bench stops it, by its pid. */
 export interface BenchProcess {
@@ -86,6 +96,51 @@ export class ProcessRegistry {
       10_000,
     );
     return { ...started, url: `redis://127.0.0.1:${port}` };
+  }
+
+  /**
+   * A private Redis Cluster of `masters` masters without replicas (replication would take CPU
+   * from the measured app, and the bench kills nothing), joined by `redis-cli --cluster create`.
+   */
+  async startRedisCluster(masters = 3): Promise<BenchRedisCluster> {
+    const folder = mkdtempSync(join(tmpdir(), 'loadstar-bench-cluster-'));
+    const nodes: BenchProcess[] = [];
+    const stop = async () => {
+      await Promise.all(nodes.map((node) => node.stop()));
+      rmSync(folder, { recursive: true, force: true });
+    };
+    try {
+      for (let i = 0; i < masters; i++) {
+        const port = await freePort();
+        const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly'];
+        args.push('no', '--cluster-enabled', 'yes', '--dir', folder);
+        args.push('--cluster-config-file', join(folder, `nodes-${port}.conf`));
+        const started = this.launch(
+          `redis-cluster-${i}`,
+          port,
+          'redis-server',
+          args,
+          process.env,
+          () => redisPing(port),
+          10_000,
+        );
+        nodes.push(await started);
+      }
+      const addresses = nodes.map(({ port }) => `127.0.0.1:${port}`);
+      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes']);
+      for (let attempt = 0; ; attempt++) {
+        const infos = await Promise.all(
+          nodes.map(({ port }) => run('redis-cli', ['-p', String(port), 'cluster', 'info'])),
+        );
+        if (infos.every(({ stdout }) => stdout.includes('cluster_state:ok'))) break;
+        if (attempt > 100) throw new Error("the bench's Redis Cluster is not ok after 10 s");
+        await sleep(100);
+      }
+      return { nodes: addresses.join(','), stop };
+    } catch (error) {
+      await stop();
+      throw error;
+    }
   }
 
   /** Synchronous, so it also works from an `exit` handler. */

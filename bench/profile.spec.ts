@@ -1,4 +1,4 @@
-import { codeOwner, CpuProfile, hotSpots } from './profile';
+import { codeOwner, CpuProfile, hotSpots, stageBreakdown } from './profile';
 
 const frame = (id: number, functionName: string, url: string, hitCount: number) => ({
   id,
@@ -55,6 +55,43 @@ describe('bench profile', () => {
         owners: [],
         functions: [],
       });
+    });
+  });
+
+  describe('stageBreakdown', () => {
+    const node = (
+      id: number,
+      functionName: string,
+      url: string,
+      hitCount: number,
+      children: number[] = [],
+    ) => ({ ...frame(id, functionName, url, hitCount), children });
+    // 4 samples of 250 µs over 2 requests
+    const profile: CpuProfile = {
+      startTime: 0,
+      endTime: 1_000,
+      samples: [1, 2, 3, 4],
+      nodes: [
+        node(1, '(root)', '', 0, [2, 3, 6]),
+        node(2, '(idle)', '', 10),
+        node(3, 'writePayload', '/r/node_modules/fastify/lib/reply.js', 1, [4]),
+        node(4, 'Socket._writev', 'node:net', 0, [5]),
+        node(5, 'writev', '', 2),
+        node(6, 'write', '/r/node_modules/sonic-boom/index.js', 0, [7]),
+        node(7, 'writeString', '', 1),
+      ],
+    };
+
+    it('gives each sample the stage of its nearest frame that has one, per request', () => {
+      expect(stageBreakdown(profile, 2)).toEqual([
+        { stage: 'socket writes', share: 0.5, usPerRequest: 250 },
+        { stage: 'Fastify routing and reply', share: 0.25, usPerRequest: 125 },
+        { stage: 'logging', share: 0.25, usPerRequest: 125 },
+      ]);
+    });
+
+    it('leaves the time per request out when the request count is unknown', () => {
+      expect(stageBreakdown(profile).every((cost) => cost.usPerRequest === undefined)).toBe(true);
     });
   });
 });

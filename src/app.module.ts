@@ -1,112 +1,124 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { APP_GUARD, RouterModule } from '@nestjs/core';
+import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
+import { MODULE_METADATA } from '@nestjs/common/constants';
+import { APP_GUARD, APP_INTERCEPTOR, RouterModule } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { CacheModule } from '@app/cache';
-import { LoadstarConfig, LoadstarConfigModule, RateLimitTierName } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import { DatabaseModule, DatabaseService, ReadYourWritesInterceptor } from '@app/database';
 import { HealthModule } from '@app/health';
+import { IdempotencyModule } from '@app/idempotency';
+import { JobsModule } from '@app/jobs';
 import { LoggingModule } from '@app/logging';
 import { MetricsModule } from '@app/metrics';
 import { RateLimitGuard, RateLimitModule } from '@app/throttler';
+import { TracingModule } from '@app/tracing';
 import { WorkerModule } from '@app/worker';
-import { verifyBearer } from './auth/access-token.guard';
+import { RequestWithUser, verifyBearer } from './auth/access-token.guard';
 import { AuthModule } from './auth/auth.module';
+import { LoadstarConfigModule } from './config/config.module';
+import { LoadstarConfig } from './config/loadstar-config';
 import { PublicConfigModule } from './config/public-config.module';
+import { CREDENTIAL_TIERS } from './config/rate-limit-tiers';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { ENTITIES, MIGRATIONS } from './database/schema';
 import { FollowsModule } from './follows/follows.module';
+import { JobsApiModule } from './jobs/jobs-api.module';
+import { NotificationsModule } from './notifications/notifications.module';
+import { POST_BODY_MAX, POST_TITLE_MAX, POSTS_PAGE_MAX } from './posts/dto';
 import { PostsModule } from './posts/posts.module';
 import { UsersModule } from './users/users.module';
+import { USERS_BATCH_MAX } from './users/users.service';
 
 /**
- * Tiers that guard credentials: while Redis is away they are counted in each process instead
- * of following `RATE_LIMIT_FAIL_OPEN`, so losing Redis never switches login throttling off.
+ * The domain modules are this decorator's `imports`, all served under `/api` (see
+ * {@link apiModules}); `nest g module <name>` adds a new one here.
  */
-const CREDENTIAL_TIERS: readonly RateLimitTierName[] = [
-  'auth',
-  'authAccountAddress',
-  'authAccount',
-  'register',
-];
-
-/** The domain modules, all served under `/api`. */
-const API_MODULES = [AuthModule, UsersModule, PostsModule, FollowsModule, PublicConfigModule];
-
-@Module({})
+@Module({
+  imports: [
+    AuthModule,
+    UsersModule,
+    PostsModule,
+    FollowsModule,
+    DashboardModule,
+    JobsApiModule,
+    PublicConfigModule.forRoot({
+      postTitleMaxChars: POST_TITLE_MAX,
+      postBodyMaxChars: POST_BODY_MAX,
+      postsPageMax: POSTS_PAGE_MAX,
+      usersBatchMax: USERS_BATCH_MAX,
+    }),
+  ],
+})
 export class AppModule {
-  /** @param config parsed once at bootstrap (see `parseEnvironment`). */
+  /**
+   * @param config parsed once at bootstrap (see `parseEnvironment`): each lib gets its own
+   * namespace as its options, as parsed.
+   */
   static forRoot(config: LoadstarConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
         LoadstarConfigModule.forRoot(config),
-        LoggingModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (configService: ConfigService<LoadstarConfig, true>) =>
-            configService.get('log', { infer: true }),
+        LoggingModule.forRoot(config.log),
+        DatabaseModule.forRoot({
+          config: config.database,
+          entities: ENTITIES,
+          migrations: MIGRATIONS,
         }),
-        DatabaseModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
-            config: configService.get('database', { infer: true }),
-            entities: ENTITIES,
-            migrations: MIGRATIONS,
+        WorkerModule.forRoot({ ...config.workerPool, isGlobal: true }),
+        JobsModule.forRoot({ ...config.jobs, isGlobal: true }),
+        CacheModule.forRootAsync({
+          inject: [DatabaseService],
+          useFactory: (database: DatabaseService) => ({
+            ...config.cache,
+            // @CachePut on an @Idempotent route runs inside its transaction: after the commit.
+            deferWrites: (writes: () => Promise<void>) => database.afterCommit(writes),
           }),
         }),
-        WorkerModule.forRootAsync({
-          isGlobal: true,
-          inject: [ConfigService],
-          useFactory: (configService: ConfigService<LoadstarConfig, true>) =>
-            configService.get('workerPool', { infer: true }),
-        }),
-        CacheModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (configService: ConfigService<LoadstarConfig, true>) => {
-            const cache = configService.get('cache', { infer: true });
-            return {
-              enabled: cache.enabled,
-              redisUrl: configService.get('redis', { infer: true }).url,
-              defaultTtlMs: cache.defaultTtlS * 1000,
-              l1: {
-                maxEntries: cache.l1MaxEntries,
-                maxBytes: cache.l1MaxBytes,
-                ttlMs: cache.l1TtlMs,
-              },
-              redis: { commandTimeoutMs: cache.redisTimeoutMs },
-            };
-          },
+        IdempotencyModule.forRoot({
+          ...config.idempotency,
+          // Routes marked @Idempotent() are authenticated: keys are per user.
+          scope: (request) => (request as RequestWithUser).user?.id.toString(),
         }),
         RateLimitModule.forRootAsync({
           isGlobal: true,
-          inject: [ConfigService, JwtService],
-          useFactory: (configService: ConfigService<LoadstarConfig, true>, jwt: JwtService) => ({
-            ...configService.get('rateLimit', { infer: true }),
+          inject: [JwtService],
+          useFactory: (jwt: JwtService) => ({
+            ...config.rateLimit,
             localFallbackTiers: CREDENTIAL_TIERS,
-            redisUrl: configService.get('redis', { infer: true }).url,
-            clusterWorkers: configService.get('cluster', { infer: true }).workers,
             identify: (request) => verifyBearer(jwt, request)?.id,
           }),
         }),
-        MetricsModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
-            ...configService.get('metrics', { infer: true }),
-            clusterWorker: configService.get('cluster', { infer: true }).workers > 0,
-          }),
-        }),
-        HealthModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (configService: ConfigService<LoadstarConfig, true>) => ({
-            redisUrl: configService.get('redis', { infer: true }).url,
-            redisRequired: configService.get('redis', { infer: true }).required,
-            detailedErrors: configService.get('env', { infer: true }) !== 'production',
-            pingTimeoutMs: configService.get('database', { infer: true }).connectTimeoutMs,
-          }),
-        }),
-        ...API_MODULES,
-        RouterModule.register([{ path: 'api', children: API_MODULES }]),
+        MetricsModule.forRoot(config.metrics),
+        HealthModule.forRoot(config.health),
+        TracingModule,
+        NotificationsModule,
+        RouterModule.register([{ path: 'api', children: apiModules() }]),
       ],
-      providers: [{ provide: APP_GUARD, useExisting: RateLimitGuard }],
+      providers: [
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
+        ...(config.database.replicaUrls.length > 0 ? [readYourWritesProvider()] : []),
+      ],
     };
   }
+}
+
+/** Each user reads their own writes, whichever replica serves them (docs/scaling-out.md). */
+function readYourWritesProvider(): Provider {
+  return {
+    provide: APP_INTERCEPTOR,
+    inject: [DatabaseService, JwtService],
+    useFactory: (database: DatabaseService, jwt: JwtService) =>
+      new ReadYourWritesInterceptor(
+        database,
+        (request) => verifyBearer(jwt, request as RequestWithUser)?.id,
+      ),
+  };
+}
+
+/** The modules `@Module({ imports })` lists above, so the routes and the imports are one list. */
+function apiModules(): Type[] {
+  const imports = Reflect.getMetadata(MODULE_METADATA.IMPORTS, AppModule) as (
+    Type | DynamicModule
+  )[];
+  return imports.map((entry) => ('module' in entry ? entry.module : entry));
 }

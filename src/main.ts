@@ -1,7 +1,8 @@
+// first: the tracing SDK must patch modules before anything below loads them
+import './tracing';
 import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ConfigValidationError, LoadstarConfig, parseEnvironment } from '@app/config';
 import { buildDataSourceOptions, EMBEDDED_DATABASE_NAME, EmbeddedPostgres } from '@app/database';
 import { ReadinessState } from '@app/health';
 import {
@@ -13,11 +14,18 @@ import {
   isClusterStandby,
   listenHttpApp,
   ListeningAddresses,
+  writeError,
 } from '@app/http';
 import { createLogDestination, createRootLogger, PinoLogger, PinoNestLogger } from '@app/logging';
 import { answerPrimaryMetricsRequests, serveClusterMetrics } from '@app/metrics';
 import { AppModule } from './app.module';
+import { ConfigValidationError } from './config/config.errors';
+import { parseEnvironment } from './config/environment';
+import { LoadstarConfig } from './config/loadstar-config';
 import { ENTITIES, MIGRATIONS } from './database/schema';
+
+/** First words of the stderr line of a start that fails. */
+const START_FAILED = 'loadstar failed to start';
 
 /** Time the primary allows a worker beyond its shutdown delay and drain budget. */
 const WORKER_CLOSE_MARGIN_MS = 10_000;
@@ -25,11 +33,11 @@ const WORKER_CLOSE_MARGIN_MS = 10_000;
 /**
  * One application process: the whole app when `CLUSTER_WORKERS=0`, else one cluster worker
  * (the standby listens only once the primary puts it in a dead worker's place). SIGTERM /
- * SIGINT start the graceful shutdown of contract §3.
+ * SIGINT start the graceful shutdown described in docs/operations.md.
  */
 async function serve(config: LoadstarConfig): Promise<void> {
-  if (config.cluster.workers > 0) answerPrimaryMetricsRequests();
-  const app = await createHttpApp(AppModule.forRoot(config), config);
+  if (config.clusterWorkers > 0) answerPrimaryMetricsRequests();
+  const app = await createHttpApp(AppModule.forRoot(config), config.http);
   enableGracefulShutdown(app, {
     timeoutMs: config.http.shutdownTimeoutMs,
     delayMs: config.http.shutdownDelayMs,
@@ -42,10 +50,11 @@ async function serve(config: LoadstarConfig): Promise<void> {
     if (isClusterStandby()) await awaitPromotion();
     listening = await listenHttpApp(app, config.http);
   } catch (error) {
-    // The pools, Redis and an embedded PostgreSQL this process started close before it
-    // exits; the start's error is the one to report, not a follow-up one from closing.
+    // Reported first: closing the pools, Redis and an embedded PostgreSQL this process started
+    // may fail in turn (and end the process) before a rethrown error would be reported.
+    writeError(START_FAILED, error);
     await app.close().catch(() => undefined);
-    throw error;
+    process.exit(1);
   }
   const logger = new Logger('Bootstrap');
   logger.log(`loadstar listening on ${listening.api}`);
@@ -104,7 +113,7 @@ async function runClusterPrimary(config: LoadstarConfig): Promise<never> {
   }
   const stopServingMetrics = serveClusterMetrics();
   const exitCode = await new ClusterPrimary({
-    workers: config.cluster.workers,
+    workers: config.clusterWorkers,
     env,
     stopTimeoutMs:
       config.http.shutdownDelayMs + config.http.shutdownTimeoutMs + WORKER_CLOSE_MARGIN_MS,
@@ -117,15 +126,12 @@ async function runClusterPrimary(config: LoadstarConfig): Promise<never> {
 async function bootstrap(): Promise<void> {
   exitOnFatalErrors();
   const config = parseEnvironment();
-  if (config.cluster.workers > 0 && cluster.isPrimary) await runClusterPrimary(config);
+  if (config.clusterWorkers > 0 && cluster.isPrimary) await runClusterPrimary(config);
   else await serve(config);
 }
 
 bootstrap().catch((error: unknown) => {
-  if (error instanceof ConfigValidationError) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    new Logger('Bootstrap').error(error);
-  }
+  if (error instanceof ConfigValidationError) process.stderr.write(`${error.message}\n`);
+  else writeError(START_FAILED, error);
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import { DataSource } from 'typeorm';
+import { ENTITIES } from '../../src/database/schema';
 import { PostEntity } from '../../src/posts/post.entity';
 
 /**
@@ -10,7 +11,8 @@ import { PostEntity } from '../../src/posts/post.entity';
 const dataSource = new DataSource({
   type: 'postgres',
   url: process.env.DATABASE_URL,
-  entities: [PostEntity],
+  // every entity: the posts' foreign keys name the users table, which TypeORM resolves by entity
+  entities: ENTITIES,
 });
 const app = Fastify({ logger: false });
 

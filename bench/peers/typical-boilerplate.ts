@@ -1,3 +1,5 @@
+import { createKeyv } from '@keyv/redis';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { CacheInterceptor, CacheModule } from '@nestjs/cache-manager';
 import {
   Controller,
@@ -9,6 +11,7 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { Logger, LoggerModule } from 'nestjs-pino';
 
@@ -18,8 +21,13 @@ import { Logger, LoggerModule } from 'nestjs-pino';
  * in-memory storage (limit high enough that nothing is rejected), nestjs-pino request logs at
  * info, and a global `ValidationPipe`. The user comes from memory (`BENCH_BODY`); behind the
  * interceptor the handler only runs on the first request anyway.
+ *
+ * With `REDIS_URL` it is the naive Redis-backed stack of issue 22: the same modules wired the
+ * documented way on Fastify, the cache on `@keyv/redis` and the limiter on
+ * `@nest-lab/throttler-storage-redis` (the storage the `@nestjs/throttler` docs point to).
  */
 const user = JSON.parse(process.env.BENCH_BODY ?? '{}') as Record<string, unknown>;
+const redisUrl = process.env.REDIS_URL || undefined;
 
 @Injectable()
 class UsersService {
@@ -40,8 +48,11 @@ class UsersController {
 
 @Module({
   imports: [
-    CacheModule.register(),
-    ThrottlerModule.forRoot([{ ttl: 60_000, limit: 1_000_000_000 }]),
+    CacheModule.register(redisUrl ? { stores: [createKeyv(redisUrl)] } : {}),
+    ThrottlerModule.forRoot({
+      throttlers: [{ ttl: 60_000, limit: 1_000_000_000 }],
+      storage: redisUrl ? new ThrottlerStorageRedisService(redisUrl) : undefined,
+    }),
     LoggerModule.forRoot(),
   ],
   controllers: [UsersController],
@@ -54,7 +65,9 @@ class UsersController {
 class AppModule {}
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule, { bufferLogs: true });
+  const app = redisUrl
+    ? await NestFactory.create(AppModule, new FastifyAdapter(), { bufferLogs: true })
+    : await NestFactory.create(AppModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(new ValidationPipe());
   await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1');

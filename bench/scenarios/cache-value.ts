@@ -1,3 +1,4 @@
+import { defaultPoolMax, readContainerResources } from '../../src/config/container-resources';
 import type { BenchContext } from '../context';
 import type { Sample } from '../load';
 import type { BenchProcess } from '../processes';
@@ -33,12 +34,28 @@ const USER_CACHE = 'user';
 const HIT = 'cache hit';
 const BYPASS = 'cache bypassed (database every time)';
 const POSTS = 'uncached post lists';
+const RAW_PG = 'raw Fastify + pg, same query';
 
-/** The app with its cache switched off (or keeping next to nothing). */
+/** The app's default pool size here, given to both the bypassed app and the raw pg peer. */
+const poolMax = () => String(defaultPoolMax(readContainerResources()));
+
+/**
+ * The app with its cache switched off (or keeping next to nothing), and raw Fastify + `pg`
+ * running the same query on a pool of the same size.
+ */
 export function cacheValueProcesses(ctx: BenchContext): Promise<BenchProcess>[] {
   if (!ctx.features.cache) return [];
   const off = configSwitchExists(CACHE_SWITCH) ? { [CACHE_SWITCH]: 'false' } : MISS_EVERY_TIME;
-  return [ctx.startApp('cache-bypassed', off)];
+  const pool = { DB_POOL_MAX: poolMax() };
+  return [
+    ctx.startApp('cache-bypassed', { ...off, ...pool }),
+    ctx.startPeer(
+      'peer-raw-pg',
+      'bench/peers/raw-pg.js',
+      { ...pool, DATABASE_URL: ctx.databaseUrl },
+      '/api/users/1',
+    ),
+  ];
 }
 
 /**
@@ -55,7 +72,7 @@ export async function cacheValue(ctx: BenchContext): Promise<ScenarioOutcome> {
     };
   }
   const switched = configSwitchExists(CACHE_SWITCH);
-  return withProcesses(cacheValueProcesses(ctx), async ([bypassed]) => {
+  return withProcesses(cacheValueProcesses(ctx), async ([bypassed, rawPg]) => {
     let author = 0;
     const nextPostsPage = () => `/api/posts?authorId=${1 + (author++ % ctx.seed.users)}&limit=20`;
     let user = 0;
@@ -82,6 +99,7 @@ export async function cacheValue(ctx: BenchContext): Promise<ScenarioOutcome> {
       { name: HIT, target: ctx.full, load: { path: '/api/users/1' }, ...counted(ctx.full) },
       { name: BYPASS, target: bypassed, load: bypassLoad, ...counted(bypassed) },
       { name: POSTS, target: ctx.full, load: { path: '/api/posts', nextPath: nextPostsPage } },
+      { name: RAW_PG, target: rawPg, load: bypassLoad },
     ];
     const samples = await compareThroughput(ctx, contenders);
 
@@ -102,7 +120,13 @@ export async function cacheValue(ctx: BenchContext): Promise<ScenarioOutcome> {
       { kind: 'at least', value: 5, unit: '×' },
       ratio,
     );
-    const targets: TargetResult[] = [target];
+    const vsRawPg = throughputRatio(samples, BYPASS, RAW_PG);
+    const rawPgTarget = evaluateTarget(
+      'uncached read vs raw Fastify + pg (req/s)',
+      { kind: 'at least', value: 0.8, unit: '×' },
+      vsRawPg,
+    );
+    const targets: TargetResult[] = [target, rawPgTarget];
     const rows: ResultRow[] = [
       throughputRow(HIT, samples.get(HIT)!, {
         ratio: formatRatio(ratio, 'bypass'),
@@ -110,12 +134,17 @@ export async function cacheValue(ctx: BenchContext): Promise<ScenarioOutcome> {
         more: `GET /api/users/1; misses per round (the app's cache_operations_total): ${percent(hitMisses)}`,
       }),
       throughputRow(BYPASS, samples.get(BYPASS)!, {
-        ratio: '1× (reference)',
+        ratio: `1× (reference) · ${formatRatio(vsRawPg, 'raw pg')}`,
+        target: rawPgTarget.cell,
         more: switched
           ? `${CACHE_SWITCH}=false`
           : `GET /api/users/<1…${ctx.seed.users}>, ${Object.entries(MISS_EVERY_TIME)
               .map(([name, value]) => `${name}=${value}`)
               .join(', ')}; misses per round: ${percent(bypassMisses)}`,
+      }),
+      throughputRow(RAW_PG, samples.get(RAW_PG)!, {
+        ratio: formatRatio(throughputRatio(samples, RAW_PG, BYPASS), 'bypass'),
+        more: `the app's SQL for one user on a pg pool of ${poolMax()}, no cache, limiter, logs or validation`,
       }),
       throughputRow(POSTS, samples.get(POSTS)!, {
         ratio: formatRatio(throughputRatio(samples, POSTS, BYPASS), 'bypass'),

@@ -6,7 +6,9 @@ import { cacheValue, cacheValueProcesses } from './cache-value';
 import { eventLoop, eventLoopProcesses } from './event-loop';
 import { exportProcesses, exportScenario } from './export';
 import { frameworkFloor, frameworkFloorProcesses } from './framework-floor';
+import { jobsProcesses, jobsScenario } from './jobs';
 import { overhead, overheadProcesses } from './overhead';
+import { redisCluster, redisClusterProcesses } from './redis-cluster';
 import { scale, scaleProcesses } from './scale';
 import { stampede, stampedeProcesses } from './stampede';
 
@@ -21,7 +23,10 @@ export interface Scenario {
   run(ctx: BenchContext): Promise<ScenarioOutcome>;
 }
 
-/** The seven scenarios of issue #8, in the order of the report. */
+/**
+ * The seven scenarios of issue #8, the jobs scenario of issue #20 and Redis Cluster vs one Redis
+ * of issue #18, in the order of the report.
+ */
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 1,
@@ -65,5 +70,18 @@ export const SCENARIOS: readonly Scenario[] = [
     title: () => 'Overhead budget: one feature off at a time, cached read',
     start: overheadProcesses,
     run: overhead,
+  },
+  {
+    id: 8,
+    title: ({ options }) =>
+      `Jobs: no-op jobs/s, a ${options.quick ? 'small' : formatNumber(options.importRows) + '-row'} import as a job, api /health/live meanwhile`,
+    start: jobsProcesses,
+    run: jobsScenario,
+  },
+  {
+    id: 9,
+    title: () => 'Redis Cluster vs one Redis: cached read and a limited route',
+    start: redisClusterProcesses,
+    run: redisCluster,
   },
 ];

@@ -1,4 +1,11 @@
-import { costOf, FEATURE_SWITCHES } from './overhead';
+import type { BenchProcess } from '../processes';
+import {
+  costOf,
+  FEATURE_SWITCHES,
+  TRACING_VARIANTS,
+  tracingCostPercent,
+  tracingEnv,
+} from './overhead';
 
 describe('bench overhead scenario', () => {
   describe('costOf', () => {
@@ -29,6 +36,30 @@ describe('bench overhead scenario', () => {
     it('turns compression off per request, with the header the app honours', () => {
       const compression = FEATURE_SWITCHES.find((s) => s.feature === 'compression')!;
       expect(compression.off).toEqual({ header: 'x-no-compression', value: '1' });
+    });
+  });
+
+  describe('tracing rows', () => {
+    it('sample 10 % and 100 % of the traces with the parent-based ratio sampler, to the sink', () => {
+      const sink = { url: 'http://127.0.0.1:4999' } as BenchProcess;
+      expect(TRACING_VARIANTS.map((v) => tracingEnv(sink, v.samplerArg))).toEqual([
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4999',
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: '0.1',
+        },
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4999',
+          OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+          OTEL_TRACES_SAMPLER_ARG: '1',
+        },
+      ]);
+    });
+
+    it('reads "on over off" as the share of req/s tracing costs, never negative', () => {
+      expect(tracingCostPercent(0.95)).toBeCloseTo(5);
+      expect(tracingCostPercent(1.02)).toBe(0);
+      expect(tracingCostPercent(NaN)).toBeNaN();
     });
   });
 });

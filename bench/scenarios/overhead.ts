@@ -8,8 +8,8 @@ import {
   logsRequest,
   StackFeatures,
 } from '../probes';
-import type { ResultRow, ScenarioOutcome } from '../report';
-import { formatNumber, formatRatio } from '../stats';
+import { evaluateTarget, type ResultRow, type ScenarioOutcome, type TargetResult } from '../report';
+import { formatNumber, formatRatio, type Target } from '../stats';
 import {
   chartBars,
   compareThroughput,
@@ -75,6 +75,51 @@ const describeOff = ({ off }: FeatureSwitch) =>
     ? `${off.variable}=${off.value}`
     : `request header \`${off.header}: ${off.value}\``;
 
+/**
+ * Tracing, off in the reference (no endpoint set), turned on at a sampling ratio: spans over
+ * OTLP/HTTP (protobuf, the SDK's default) to a sink the bench starts, which discards them.
+ */
+export interface TracingVariant {
+  variant: string;
+  /** `OTEL_TRACES_SAMPLER_ARG` of `parentbased_traceidratio`. */
+  samplerArg: string;
+}
+
+export const TRACING_VARIANTS: readonly TracingVariant[] = [
+  { variant: 'tracing on, 10 % sampled', samplerArg: '0.1' },
+  { variant: 'tracing on, 100 % sampled', samplerArg: '1' },
+];
+
+/** The issue's budget for tracing at 10 % sampling, in percent of the reference's req/s. */
+const TRACING_BUDGET: Target = { kind: 'at most', value: 5, unit: ' %' };
+
+export const tracingEnv = (sink: BenchProcess, samplerArg: string): Record<string, string> => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+  OTEL_TRACES_SAMPLER_ARG: samplerArg,
+});
+
+const describeTracing = ({ samplerArg }: TracingVariant) =>
+  `OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=${samplerArg}, exported to a sink that discards`;
+
+/** The sink, then one app per tracing variant exporting to it. */
+function tracingProcesses(ctx: BenchContext): Promise<BenchProcess>[] {
+  const sink = ctx.startPeer('otlp-sink', 'bench/peers/otlp-sink.js', {}, '/');
+  return [
+    sink,
+    ...TRACING_VARIANTS.map((v) =>
+      sink.then((started) =>
+        ctx.startApp(`tracing-${v.samplerArg}`, tracingEnv(started, v.samplerArg)),
+      ),
+    ),
+  ];
+}
+
+/** `ratio` is req/s with tracing over req/s without; the share of req/s tracing costs. */
+export function tracingCostPercent(ratio: number): number {
+  return Number.isFinite(ratio) ? Math.max(0, (1 - ratio) * 100) : NaN;
+}
+
 /** `ratio` is req/s without the feature over req/s with it. */
 export function costOf(ratio: number): string {
   if (!Number.isFinite(ratio)) return 'cost not measured';
@@ -97,17 +142,21 @@ function processFor(ctx: BenchContext, s: FeatureSwitch): Promise<BenchProcess> 
   return ctx.startApp(`without-${s.feature}`, { [s.off.variable]: s.off.value });
 }
 
-/** One process per switch that is a configuration variable. */
+/** One process per switch that is a configuration variable, and the tracing ones. */
 export function overheadProcesses(ctx: BenchContext): Promise<BenchProcess>[] {
-  return FEATURE_SWITCHES.filter(
-    (s) => 'variable' in s.off && unavailability(ctx, s) === undefined,
-  ).map((s) => processFor(ctx, s));
+  return [
+    ...FEATURE_SWITCHES.filter(
+      (s) => 'variable' in s.off && unavailability(ctx, s) === undefined,
+    ).map((s) => processFor(ctx, s)),
+    ...tracingProcesses(ctx),
+  ];
 }
 
 /**
  * 7. The overhead budget: the cached read with all features on, then with one switched off
  * at a time. `1.10× all on` means the app is 10 % faster without that feature, so the
- * feature costs about 9 % of the throughput.
+ * feature costs about 9 % of the throughput. Then tracing, off by default, switched on at 10 %
+ * and 100 % sampling: `0.95× all on` means it costs 5 %.
  */
 export async function overhead(ctx: BenchContext): Promise<ScenarioOutcome> {
   const unavailable = new Map<FeatureSwitch, string>();
@@ -117,6 +166,7 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioOutcome> {
   }
   const measurable = FEATURE_SWITCHES.filter((s) => !unavailable.has(s));
   const ownProcesses = overheadProcesses(ctx);
+  const [, ...tracingApps] = tracingProcesses(ctx);
   return withProcesses(ownProcesses, async () => {
     const contenders: ThroughputContender[] = [
       { name: ALL_ON, target: ctx.full, load: { path: ROUTE, headers: { ...HEADERS } } },
@@ -129,6 +179,20 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioOutcome> {
         contenders.push({ name: variantName(s), target: app, load: { path: ROUTE, headers } });
       } else {
         unavailable.set(s, `${describeOff(s)} did not turn it off`);
+      }
+    }
+    const untraced = new Set<TracingVariant>();
+    for (const [i, v] of TRACING_VARIANTS.entries()) {
+      const app = await tracingApps[i];
+      // every traced response names its trace, sampled or not
+      if ((await httpGet(app, ROUTE, HEADERS)).headers.has('traceresponse')) {
+        contenders.push({
+          name: v.variant,
+          target: app,
+          load: { path: ROUTE, headers: { ...HEADERS } },
+        });
+      } else {
+        untraced.add(v);
       }
     }
     const samples = await compareThroughput(ctx, contenders);
@@ -154,13 +218,49 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioOutcome> {
         }),
       );
     }
+    const targets: TargetResult[] = [];
+    for (const v of TRACING_VARIANTS) {
+      if (untraced.has(v)) {
+        rows.push({
+          variant: v.variant,
+          status: 'no switch',
+          more: `${describeTracing(v)}: no traceresponse header, tracing did not start`,
+        });
+        continue;
+      }
+      const ratio = throughputRatio(samples, v.variant, ALL_ON);
+      const cost = tracingCostPercent(ratio);
+      const target =
+        v === TRACING_VARIANTS[0]
+          ? evaluateTarget(
+              'tracing at 10 % sampling: share of req/s it costs',
+              TRACING_BUDGET,
+              cost,
+            )
+          : undefined;
+      if (target) targets.push(target);
+      rows.push(
+        throughputRow(v.variant, samples.get(v.variant)!, {
+          ratio: formatRatio(ratio, 'all on'),
+          target: target?.cell,
+          more: `${describeTracing(v)}; ${
+            cost > 0
+              ? `tracing costs ≈ ${formatNumber(cost)} % of req/s`
+              : 'no measurable cost (on was not slower)'
+          }`,
+        }),
+      );
+    }
     return {
       rows,
-      targets: [],
+      targets,
       notes: [
         'Requests send `Accept-Encoding: gzip, deflate, br` here (unlike scenario 1), so ' +
           'compression does its work on the answer and its cost shows. Compression is turned ' +
           'off per request (`x-no-compression`, which the app honours), on the same process.',
+        'Tracing is off in the reference (no `OTEL_EXPORTER_OTLP_ENDPOINT`); its rows start it ' +
+          'with a parent-based ratio sampler and export over OTLP/HTTP to a sink the bench runs, ' +
+          'which discards the spans, so they show what tracing costs the app alone.',
       ],
       chart: chartBars('7 · overhead budget, cached read (req/s)', rows),
     };

@@ -1,4 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import type { FastifyRequest } from 'fastify';
 import { AccessTokenClaims, AuthenticatedUser } from './authenticated-user';
@@ -37,13 +38,22 @@ export function verifyBearer(
   return request.user;
 }
 
-/** Requires `Authorization: Bearer <access token>`; sets `request.user`. */
+/**
+ * Requires `Authorization: Bearer <access token>`; sets `request.user`.
+ *
+ * `JwtService` is looked up on the first request rather than injected: `@Authenticated()` puts
+ * this guard on a controller, and a unit test module of that controller (the spec `nest g
+ * controller` writes) compiles without the app's global `JwtModule`.
+ */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
-  constructor(private readonly jwt: JwtService) {}
+  private jwt?: JwtService;
+
+  constructor(private readonly moduleRef: ModuleRef) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<RequestWithUser>();
+    this.jwt ??= this.moduleRef.get(JwtService, { strict: false });
     if (verifyBearer(this.jwt, request)) return true;
     if (!request.headers.authorization?.startsWith(BEARER)) {
       throw new UnauthorizedException('a Bearer access token is required');

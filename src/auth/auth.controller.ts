@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiTags } from '@nestjs/swagger';
 import { RateLimit, RateLimitFailures } from '@app/throttler';
 import { MeDto } from '../users/dto';
 import { AuthService } from './auth.service';
-import { AccessTokenDto, LoginDto, RegisterDto } from './dto/register.dto';
+import { AccessTokenDto, LoginDto, RegisterDto } from './dto';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -13,6 +13,7 @@ export class AuthController {
   /** Tier `register`, per address: bounds account creation, hashing and probing for emails. */
   @Post('register')
   @RateLimit('register', { by: ['address'] })
+  @ApiConflictResponse({ description: 'the email is already registered' })
   register(@Body() input: RegisterDto): Promise<MeDto> {
     return this.auth.register(input);
   }

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
-import type { LoadstarConfigService } from '@app/config';
 import { WorkerService } from '@app/worker';
+import { LoadstarConfig } from '../config/loadstar-config';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -17,9 +16,8 @@ import { PasswordHasher } from './password-hasher';
     UsersModule,
     JwtModule.registerAsync({
       global: true,
-      inject: [ConfigService],
-      useFactory: (config: LoadstarConfigService) => {
-        const auth = config.get('auth', { infer: true });
+      inject: [LoadstarConfig],
+      useFactory: ({ auth }: LoadstarConfig) => {
         return {
           secret: auth.jwtSecret,
           signOptions: {
@@ -45,9 +43,9 @@ import { PasswordHasher } from './password-hasher';
     AuthService,
     {
       provide: PasswordHasher,
-      inject: [ConfigService, { token: WorkerService, optional: true }],
-      useFactory: (config: LoadstarConfigService, worker?: WorkerService) =>
-        new PasswordHasher(config.get('auth', { infer: true }).passwordCostLog2, worker),
+      inject: [LoadstarConfig, { token: WorkerService, optional: true }],
+      useFactory: (config: LoadstarConfig, worker?: WorkerService) =>
+        new PasswordHasher(config.auth.passwordCostLog2, worker),
     },
   ],
 })

@@ -1,11 +1,13 @@
 import { ConflictException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
-import type { LoadstarConfig } from '@app/config';
+import { DatabaseService } from '@app/database';
+import { JobsService } from '@app/jobs';
+import { LoadstarConfig } from '../config/loadstar-config';
+import { WELCOME_NOTIFICATION_JOB } from '../notifications/welcome-notification.job';
 import { MeDto } from '../users/dto';
 import { EmailTakenError, UsersRepository } from '../users/users.repository';
 import { AccessTokenClaims } from './authenticated-user';
-import { AccessTokenDto, LoginDto, RegisterDto } from './dto/register.dto';
+import { AccessTokenDto, LoginDto, RegisterDto } from './dto';
 import { PasswordHasher } from './password-hasher';
 
 @Injectable()
@@ -17,15 +19,26 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
-    config: ConfigService<LoadstarConfig, true>,
+    private readonly database: DatabaseService,
+    private readonly jobs: JobsService,
+    config: LoadstarConfig,
   ) {
-    this.tokenTtlS = config.get('auth', { infer: true }).jwtTtlS;
+    this.tokenTtlS = config.auth.jwtTtlS;
   }
 
   async register(input: RegisterDto): Promise<MeDto> {
     const passwordHash = await this.hasher.hash(input.password);
     try {
-      return await this.users.create(input.email, passwordHash, input.name);
+      return await this.database.transaction(async (manager) => {
+        const user = await this.users.create(input.email, passwordHash, input.name, manager);
+        await this.jobs.enqueue(
+          WELCOME_NOTIFICATION_JOB,
+          { userId: user.id },
+          { ownerId: user.id },
+          manager,
+        );
+        return user;
+      });
     } catch (error) {
       if (error instanceof EmailTakenError)
         throw new ConflictException('email is already registered');

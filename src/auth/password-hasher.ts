@@ -53,15 +53,30 @@ function parseStored(stored: string): { cost: ScryptCost; salt: Buffer; key: Buf
  */
 export class PasswordHasher {
   private readonly cost: ScryptCost;
-  /** A hash at today's cost, checked for unknown emails so they take as long as known ones. */
-  private readonly decoy: Promise<string>;
+  /**
+   * A hash at today's cost, checked for unknown emails so they take as long as known ones;
+   * made at start, made again at the next use when that failed.
+   */
+  private decoy: Promise<string> | undefined;
 
   constructor(
     costLog2: number,
     private readonly worker?: WorkerService,
   ) {
     this.cost = scryptCost(2 ** costLog2, BLOCK_SIZE, PARALLELISM);
-    this.decoy = this.hash(randomBytes(12).toString('base64url'));
+    this.decoy = this.makeDecoy();
+  }
+
+  /**
+   * Its failure (a task timeout on a busy machine) is handled here: unobserved, it would be an
+   * unhandled rejection that ends a process which may never serve a login (a worker).
+   */
+  private makeDecoy(): Promise<string> {
+    const decoy = this.hash(randomBytes(12).toString('base64url'));
+    decoy.catch(() => {
+      if (this.decoy === decoy) this.decoy = undefined;
+    });
+    return decoy;
   }
 
   /** A new hash at today's cost; `normal` priority in the pool (registration, rehashing). */
@@ -85,6 +100,7 @@ export class PasswordHasher {
 
   /** Spends the time of a real check, so an unknown email cannot be told by response time. */
   async verifyDecoy(password: string): Promise<false> {
+    this.decoy ??= this.makeDecoy();
     await this.verify(password, await this.decoy);
     return false;
   }

@@ -1,11 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HttpCache } from '@app/cache';
-import type { LoadstarConfig } from '@app/config';
-import { POST_BODY_MAX, POST_TITLE_MAX, POSTS_PAGE_MAX } from '../posts/dto';
-import { USERS_BATCH_MAX } from '../users/users.service';
-import { PublicConfigDto } from './public-config.dto';
+import { LoadstarConfig } from './loadstar-config';
+import { PublicConfigDto } from './dto';
+import { FeatureLimits, PUBLIC_LIMITS } from './public-config.constants';
 
 @ApiTags('config')
 @Controller('config')
@@ -13,10 +11,10 @@ export class PublicConfigController {
   /** Built once and frozen: it only changes with a restart, so it is serialized and hashed once. */
   private readonly publicConfig: PublicConfigDto;
 
-  constructor(config: ConfigService<LoadstarConfig, true>) {
-    const { tiers } = config.get('rateLimit', { infer: true });
+  constructor(config: LoadstarConfig, @Inject(PUBLIC_LIMITS) limits: FeatureLimits) {
+    const { tiers } = config.rateLimit;
     this.publicConfig = Object.freeze({
-      version: config.get('version', { infer: true }),
+      version: config.http.version,
       rateLimits: Object.fromEntries(
         Object.entries(tiers).map(([name, tier]) => [
           name,
@@ -24,11 +22,8 @@ export class PublicConfigController {
         ]),
       ),
       limits: {
-        bodyMaxBytes: config.get('http', { infer: true }).bodyLimitBytes,
-        postTitleMaxChars: POST_TITLE_MAX,
-        postBodyMaxChars: POST_BODY_MAX,
-        postsPageMax: POSTS_PAGE_MAX,
-        usersBatchMax: USERS_BATCH_MAX,
+        bodyMaxBytes: config.http.bodyLimitBytes,
+        ...limits,
       },
     });
   }

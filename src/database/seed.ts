@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { SingleBar } from 'cli-progress';
-import { parseEnvironment } from '@app/config';
 import { createStandaloneDataSource } from '@app/database';
 import { PasswordHasher } from '../auth/password-hasher';
+import { parseEnvironment } from '../config/environment';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 /** Password of every seeded user. */
@@ -39,7 +39,7 @@ async function seed(): Promise<void> {
   const logger = new Logger('Seed');
   const started = Date.now();
   const config = parseEnvironment();
-  const dataSource = await createStandaloneDataSource(config, {
+  const dataSource = await createStandaloneDataSource(config.database, {
     entities: ENTITIES,
     migrations: MIGRATIONS,
     slowQueryMs: SEED_SLOW_QUERY_MS,

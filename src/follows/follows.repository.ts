@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { UserDto } from '../users/dto';
-import { PUBLIC_USER_COLUMNS } from '../users/users.repository';
+import { DatabaseService } from '@app/database';
+import { EntityManager } from 'typeorm';
 
 /** Thrown by {@link FollowsRepository.follow} when the user to follow does not exist. */
 export class FolloweeMissingError extends Error {}
@@ -11,12 +9,12 @@ const FOREIGN_KEY_VIOLATION = '23503';
 
 @Injectable()
 export class FollowsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly database: DatabaseService) {}
 
   /** Idempotent: following twice is one follow. */
   async follow(followerId: number, followeeId: number): Promise<void> {
     try {
-      await this.dataSource.query(
+      await this.database.manager.query(
         `INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
         [followerId, followeeId],
       );
@@ -28,15 +26,15 @@ export class FollowsRepository {
   }
 
   async unfollow(followerId: number, followeeId: number): Promise<void> {
-    await this.dataSource.query(`DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2`, [
-      followerId,
-      followeeId,
-    ]);
+    await this.database.manager.query(
+      `DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2`,
+      [followerId, followeeId],
+    );
   }
 
   async countFollowers(
     userId: number,
-    manager: EntityManager = this.dataSource.manager,
+    manager: EntityManager = this.database.manager,
   ): Promise<number> {
     const [row] = (await manager.query(
       `SELECT count(*)::integer AS n FROM follows WHERE followee_id = $1`,
@@ -47,25 +45,12 @@ export class FollowsRepository {
 
   async countFollowing(
     userId: number,
-    manager: EntityManager = this.dataSource.manager,
+    manager: EntityManager = this.database.manager,
   ): Promise<number> {
     const [row] = (await manager.query(
       `SELECT count(*)::integer AS n FROM follows WHERE follower_id = $1`,
       [userId],
     )) as { n: number }[];
     return row.n;
-  }
-
-  /** Newest followers first. */
-  followers(
-    userId: number,
-    limit: number,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<UserDto[]> {
-    return manager.query(
-      `SELECT ${PUBLIC_USER_COLUMNS} FROM follows f JOIN users u ON u.id = f.follower_id
-       WHERE f.followee_id = $1 ORDER BY f.created_at DESC, f.follower_id DESC LIMIT $2`,
-      [userId, limit],
-    ) as Promise<UserDto[]>;
   }
 }

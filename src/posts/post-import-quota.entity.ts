@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, PrimaryColumn } from 'typeorm';
 
 /**
  * A row of `post_import_quotas`: rows a user imported in the fixed window that started at
@@ -8,6 +8,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 @Entity('post_import_quotas')
 export class PostImportQuotaEntity {
   @PrimaryColumn('integer', { name: 'user_id' })
+  @ForeignKey('users', { name: 'post_import_quotas_user_id_fkey', onDelete: 'CASCADE' })
   userId!: number;
 
   @Column('timestamptz', { name: 'window_started_at' })

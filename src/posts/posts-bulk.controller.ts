@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import { Controller, Get, Logger, Post, Query, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   ApiOkResponse,
   ApiPayloadTooLargeResponse,
@@ -9,10 +8,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { LoadstarConfig } from '@app/config';
 import { endStalledResponse } from '@app/http';
+import { Idempotent } from '@app/idempotency';
 import { RateLimit } from '@app/throttler';
 import { DisconnectSignal } from '@app/worker';
+import { LoadstarConfig } from '../config/loadstar-config';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { AcceptsCsvStream, CsvUpload, CsvUploadBody } from './csv-upload';
@@ -20,7 +20,7 @@ import { ExportPostsQuery, ImportResultDto } from './dto';
 import { EXPORT_CONTENT_TYPES, PostsExportService } from './posts-export.service';
 import { IMPORT_MAX_BYTES, PostsImportService } from './posts-import.service';
 
-/** Bulk import and export of posts (contract §2). */
+/** Bulk import and export of posts (docs/api.md). */
 @ApiTags('posts')
 @Controller('posts')
 export class PostsBulkController {
@@ -30,9 +30,9 @@ export class PostsBulkController {
   constructor(
     private readonly imports: PostsImportService,
     private readonly exports: PostsExportService,
-    config: ConfigService<LoadstarConfig, true>,
+    config: LoadstarConfig,
   ) {
-    this.stallTimeoutMs = config.get('posts', { infer: true }).export.stallTimeoutMs;
+    this.stallTimeoutMs = config.posts.export.stallTimeoutMs;
   }
 
   /**
@@ -46,6 +46,9 @@ export class PostsBulkController {
   @Post('import')
   @Authenticated()
   @RateLimit('expensive', { by: ['user', 'address'] })
+  // Rows commit in batches as the upload streams in (a 413 or 429 keeps what went in), so
+  // the response is stored after them: a crash in between lets a retry import them again.
+  @Idempotent({ transaction: false })
   @AcceptsCsvStream('CSV with a header row naming title and body')
   @ApiPayloadTooLargeResponse({
     description: `body over ${IMPORT_MAX_BYTES} bytes, or more rows than IMPORT_MAX_ROWS`,

@@ -1,7 +1,6 @@
 import { FactoryProvider, Inject } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { LoadstarConfig } from '@app/config';
 import { DatabaseService, DedicatedPool } from '@app/database';
+import { LoadstarConfig } from '../config/loadstar-config';
 
 const EXPORT_POOL = Symbol('loadstar:posts:export-pool');
 
@@ -12,9 +11,9 @@ const EXPORT_POOL = Symbol('loadstar:posts:export-pool');
  */
 export const exportPoolProvider: FactoryProvider<Promise<DedicatedPool>> = {
   provide: EXPORT_POOL,
-  inject: [DatabaseService, ConfigService],
-  useFactory: (database: DatabaseService, config: ConfigService<LoadstarConfig, true>) => {
-    const { maxConcurrent, timeoutMs } = config.get('posts', { infer: true }).export;
+  inject: [DatabaseService, LoadstarConfig],
+  useFactory: (database: DatabaseService, config: LoadstarConfig) => {
+    const { maxConcurrent, timeoutMs } = config.posts.export;
     return database.openDedicatedPool({
       name: 'export',
       max: maxConcurrent,

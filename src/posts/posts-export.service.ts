@@ -1,9 +1,8 @@
 import { pipeline, Readable, Transform } from 'node:stream';
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { stringify } from 'csv-stringify';
-import type { LoadstarConfig } from '@app/config';
 import { RetryLaterException } from '@app/http';
+import { LoadstarConfig } from '../config/loadstar-config';
 import { escapeCsvFormula } from './csv-formula';
 import { ExportFormat, PostDto } from './dto';
 import { PostsRepository } from './posts.repository';
@@ -23,7 +22,7 @@ const BUSY_RETRY_AFTER_S = 5;
 /** Characters gathered per write: one socket write per row would cost more than the encoding. */
 const WRITE_CHARS = 64 * 1024;
 
-/** Content types of the export formats (contract §2). */
+/** Content types of the export formats (docs/api.md). */
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson',
   csv: 'text/csv; charset=utf-8',
@@ -66,9 +65,9 @@ export class PostsExportService {
 
   constructor(
     private readonly posts: PostsRepository,
-    config: ConfigService<LoadstarConfig, true>,
+    config: LoadstarConfig,
   ) {
-    this.maxConcurrent = config.get('posts', { infer: true }).export.maxConcurrent;
+    this.maxConcurrent = config.posts.export.maxConcurrent;
   }
 
   /**

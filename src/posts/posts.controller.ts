@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiTags } from '@nestjs/swagger';
 import { CacheEvict, CachePut, Cached, HttpCache } from '@app/cache';
 import { ParseIdPipe } from '@app/http';
+import { Idempotent } from '@app/idempotency';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { CreatePostDto, ListPostsQuery, PostDto, PostPageDto, UpdatePostDto } from './dto';
-import { DASHBOARD_OF_CALLER } from '../users/users.cache';
 import { PostsService } from './posts.service';
 
 /** A post as `GET /api/posts/:id` serves it; `PATCH` writes it through, `DELETE` evicts it. */
@@ -18,7 +18,7 @@ export class PostsController {
 
   @Post()
   @Authenticated()
-  @CacheEvict({ keys: [DASHBOARD_OF_CALLER] })
+  @Idempotent()
   create(@CurrentUser() user: AuthenticatedUser, @Body() input: CreatePostDto): Promise<PostDto> {
     return this.posts.create(user.id, input);
   }
@@ -37,8 +37,9 @@ export class PostsController {
 
   @Patch(':id')
   @Authenticated()
+  @ApiForbiddenResponse({ description: 'the caller is not the author' })
   @CachePut({ key: POST_CACHE_KEY })
-  @CacheEvict({ keys: [DASHBOARD_OF_CALLER] })
+  @Idempotent()
   update(
     @Param('id', ParseIdPipe) id: number,
     @CurrentUser() user: AuthenticatedUser,
@@ -50,7 +51,8 @@ export class PostsController {
   @Delete(':id')
   @HttpCode(204)
   @Authenticated()
-  @CacheEvict({ keys: [POST_CACHE_KEY, DASHBOARD_OF_CALLER] })
+  @ApiForbiddenResponse({ description: 'the caller is not the author' })
+  @CacheEvict({ keys: [POST_CACHE_KEY] })
   delete(
     @Param('id', ParseIdPipe) id: number,
     @CurrentUser() user: AuthenticatedUser,

@@ -1,9 +1,8 @@
 import { finished, Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DedicatedPool } from '@app/database';
+import { DatabaseService, type DedicatedPool } from '@app/database';
 import QueryStream from 'pg-query-stream';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { PostDto } from './dto';
 import { InjectExportPool } from './posts-export.pool';
 
@@ -42,6 +41,18 @@ export interface ImportBatchOutcome {
   resetsInMs: number;
 }
 
+/**
+ * The job a batch of an async import belongs to: each row is stored with (job, row number),
+ * unique, so an attempt that repeats rows an earlier one committed inserts none of them twice.
+ */
+export interface ImportBatchOrigin {
+  jobId: string;
+  /** Valid rows of the file before this batch. */
+  rowsBefore: number;
+  /** Work that commits with the batch (the job's progress). */
+  alsoCommit(manager: EntityManager): Promise<void>;
+}
+
 /** `$2` is the quota window in milliseconds; a window that started before this is over. */
 const QUOTA_WINDOW_OPEN = `q.window_started_at > now() - $2::bigint * interval '1 millisecond'`;
 const QUOTA_RESETS_IN_MS = `GREATEST(0, ceil(extract(epoch FROM
@@ -58,12 +69,12 @@ export interface PostPageQuery {
 @Injectable()
 export class PostsRepository {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly database: DatabaseService,
     @InjectExportPool() private readonly exportPool: DedicatedPool,
   ) {}
 
   async create(authorId: number, title: string, body: string): Promise<PostDto> {
-    const [row] = (await this.dataSource.query(
+    const [row] = (await this.database.manager.query(
       `INSERT INTO posts AS p (author_id, title, body) VALUES ($1, $2, $3) RETURNING ${POST_COLUMNS}`,
       [authorId, title, body],
     )) as PostDto[];
@@ -71,7 +82,7 @@ export class PostsRepository {
   }
 
   async findById(id: number): Promise<PostDto | undefined> {
-    const [row] = (await this.dataSource.query(
+    const [row] = (await this.database.manager.query(
       `SELECT ${POST_COLUMNS} FROM posts p WHERE p.id = $1`,
       [id],
     )) as PostDto[];
@@ -79,7 +90,7 @@ export class PostsRepository {
   }
 
   async authorOf(id: number): Promise<number | undefined> {
-    const [row] = (await this.dataSource.query(
+    const [row] = (await this.database.manager.query(
       `SELECT author_id AS "authorId" FROM posts WHERE id = $1`,
       [id],
     )) as { authorId: number }[];
@@ -92,7 +103,7 @@ export class PostsRepository {
     authorId: number,
     changes: PostChanges,
   ): Promise<PostDto | undefined> {
-    const [rows] = (await this.dataSource.query(
+    const [rows] = (await this.database.manager.query(
       `UPDATE posts AS p SET title = COALESCE($3, p.title), body = COALESCE($4, p.body),
          version = p.version + 1, updated_at = now()
        WHERE p.id = $1 AND p.author_id = $2 RETURNING ${POST_COLUMNS}`,
@@ -103,7 +114,7 @@ export class PostsRepository {
 
   /** Deletes the post if `authorId` wrote it; `false` when no such post of theirs exists. */
   async deleteOwn(id: number, authorId: number): Promise<boolean> {
-    const [, affected] = (await this.dataSource.query(
+    const [, affected] = (await this.database.manager.query(
       `DELETE FROM posts WHERE id = $1 AND author_id = $2`,
       [id, authorId],
     )) as [unknown, number];
@@ -112,7 +123,7 @@ export class PostsRepository {
 
   /** `authorId`'s import quota as it stands, without counting anything. */
   async importQuotaState(authorId: number, quota: ImportRowQuota): Promise<ImportQuotaState> {
-    const [row] = (await this.dataSource.query(
+    const [row] = (await this.database.manager.query(
       `SELECT CASE WHEN ${QUOTA_WINDOW_OPEN} THEN q.rows ELSE 0 END AS used,
          ${QUOTA_RESETS_IN_MS} AS "resetsInMs"
        FROM post_import_quotas q WHERE q.user_id = $1`,
@@ -134,8 +145,9 @@ export class PostsRepository {
     rowsJson: string,
     rows: number,
     quota: ImportRowQuota,
+    origin?: ImportBatchOrigin,
   ): Promise<ImportBatchOutcome> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.database.transaction(async (manager) => {
       // starts a new window when the last one is over, and locks the row until commit
       const [state] = (await manager.query(
         `INSERT INTO post_import_quotas AS q (user_id, window_started_at, rows) VALUES ($1, now(), 0)
@@ -149,18 +161,61 @@ export class PostsRepository {
       if (inserted > 0) {
         await manager.query(
           `WITH inserted AS (
-             INSERT INTO posts (author_id, title, body)
-             SELECT $1, r.value ->> 0, r.value ->> 1
+             INSERT INTO posts (author_id, title, body, import_job_id, import_row)
+             SELECT $1, r.value ->> 0, r.value ->> 1, $4::uuid, $5::integer + r.n::integer
              FROM json_array_elements($2::json) WITH ORDINALITY AS r (value, n)
              WHERE r.n <= $3 ORDER BY r.n
+             ON CONFLICT (import_job_id, import_row) WHERE import_job_id IS NOT NULL DO NOTHING
              RETURNING 1)
            UPDATE post_import_quotas SET rows = rows + (SELECT count(*) FROM inserted)
            WHERE user_id = $1`,
-          [authorId, rowsJson, inserted],
+          [authorId, rowsJson, inserted, origin?.jobId ?? null, origin?.rowsBefore ?? null],
         );
       }
+      await origin?.alsoCommit(manager);
       return { inserted, resetsInMs: state.resetsInMs };
     });
+  }
+
+  /** Keeps an async import's CSV body until its job has finished with it. */
+  storeUpload(jobId: string, body: Buffer, manager: EntityManager): Promise<unknown> {
+    return manager.query(`INSERT INTO import_uploads (job_id, body) VALUES ($1, $2)`, [
+      jobId,
+      body,
+    ]);
+  }
+
+  async upload(jobId: string): Promise<Buffer | undefined> {
+    const [row] = (await this.database.manager.query(
+      `SELECT body FROM import_uploads WHERE job_id = $1`,
+      [jobId],
+    )) as { body: Buffer }[];
+    return row?.body;
+  }
+
+  /** Job ids of the stored bodies, at most `limit`. */
+  async uploadJobIds(limit: number): Promise<string[]> {
+    const rows = (await this.database.manager.query(
+      `SELECT job_id AS "jobId" FROM import_uploads LIMIT $1`,
+      [limit],
+    )) as { jobId: string }[];
+    return rows.map((row) => row.jobId);
+  }
+
+  deleteUploads(jobIds: string[]): Promise<unknown> {
+    return this.database.manager.query(
+      `DELETE FROM import_uploads WHERE job_id = ANY($1::uuid[])`,
+      [jobIds],
+    );
+  }
+
+  /** Valid rows of an async import that earlier attempts committed (rows are numbered from 1). */
+  async importedRows(jobId: string): Promise<number> {
+    const [row] = (await this.database.manager.query(
+      `SELECT coalesce(max(import_row), 0)::integer AS rows FROM posts WHERE import_job_id = $1`,
+      [jobId],
+    )) as { rows: number }[];
+    return row.rows;
   }
 
   /**
@@ -181,7 +236,7 @@ export class PostsRepository {
   }
 
   /** Newest first; fetches one extra row to know whether another page exists. */
-  page(query: PostPageQuery, manager: EntityManager = this.dataSource.manager): Promise<PostDto[]> {
+  page(query: PostPageQuery, manager: EntityManager = this.database.manager): Promise<PostDto[]> {
     return manager.query(
       `SELECT ${POST_COLUMNS} FROM posts p
        WHERE ($1::integer IS NULL OR p.author_id = $1) AND ($2::integer IS NULL OR p.id < $2)

@@ -1,7 +1,9 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { DatabaseService } from '@app/database';
+import { DomainEvents } from '@app/events';
 import { CreatePostDto, ListPostsQuery, PostDto, PostPageDto, UpdatePostDto } from './dto';
 import { decodePostCursor, encodePostCursor } from './post-cursor';
+import { PostsChanged } from './posts.events';
 import { PostsRepository } from './posts.repository';
 
 @Injectable()
@@ -9,10 +11,13 @@ export class PostsService {
   constructor(
     private readonly posts: PostsRepository,
     private readonly database: DatabaseService,
+    private readonly events: DomainEvents,
   ) {}
 
-  create(authorId: number, input: CreatePostDto): Promise<PostDto> {
-    return this.posts.create(authorId, input.title, input.body);
+  async create(authorId: number, input: CreatePostDto): Promise<PostDto> {
+    const post = await this.posts.create(authorId, input.title, input.body);
+    await this.announce(authorId);
+    return post;
   }
 
   async get(id: number): Promise<PostDto> {
@@ -23,12 +28,14 @@ export class PostsService {
 
   async update(id: number, authorId: number, changes: UpdatePostDto): Promise<PostDto> {
     const post = await this.posts.updateOwn(id, authorId, changes);
-    if (post) return post;
-    throw await this.whyNotOwn(id);
+    if (!post) throw await this.whyNotOwn(id);
+    await this.announce(authorId);
+    return post;
   }
 
   async delete(id: number, authorId: number): Promise<void> {
     if (!(await this.posts.deleteOwn(id, authorId))) throw await this.whyNotOwn(id);
+    await this.announce(authorId);
   }
 
   /** A page of posts from a replica: a list may lag a moment behind the newest writes. */
@@ -41,6 +48,14 @@ export class PostsService {
     const nextCursor =
       rows.length > query.limit ? encodePostCursor(items[items.length - 1].id) : null;
     return { items, nextCursor };
+  }
+
+  /**
+   * Tells the rest of the app once the change is committed: inside an idempotent request's
+   * transaction, an eviction before the commit could let a reader cache the old state again.
+   */
+  private announce(authorId: number): Promise<void> {
+    return this.database.afterCommit(() => this.events.publish(new PostsChanged(authorId)));
   }
 
   /** `404` when the post is gone, `403` when it belongs to someone else. */

@@ -1,7 +1,8 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** A row of `users`. Never returned to a client as is: see `PublicUser` / `PrivateUser`. */
+/** A row of `users`. Never returned to a client as is: see `UserDto` / `MeDto`. */
 @Entity('users')
+@Index('users_email_key', ['email'], { unique: true })
 export class UserEntity {
   @PrimaryGeneratedColumn('identity', { generatedIdentity: 'BY DEFAULT' })
   id!: number;

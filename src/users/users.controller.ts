@@ -1,20 +1,17 @@
 import { Body, Controller, Get, Header, Param, Patch, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CacheEvict, CachePut, Cached, HttpCache } from '@app/cache';
 import { ParseIdPipe, parseIdList } from '@app/http';
-import { RateLimit } from '@app/throttler';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators';
 import { AuthenticatedUser } from '../auth/authenticated-user';
-import { DashboardDto, MeDto, UpdateUserDto, UserDto } from './dto';
-import {
-  DASHBOARD_CACHE_KEY,
-  DASHBOARD_TTL_MS,
-  dashboardTags,
-  ME_CACHE_KEY,
-  toPublicUser,
-  USER_CACHE_KEY,
-  USER_TAG,
-} from './users.cache';
+import { MeDto, UpdateUserDto, UserDto } from './dto';
+import { ME_CACHE_KEY, toPublicUser, USER_CACHE_KEY, USER_TAG } from './users.cache';
 import { USERS_BATCH_MAX, UsersService } from './users.service';
 
 @ApiTags('users')
@@ -26,6 +23,7 @@ export class UsersController {
   @Authenticated()
   @Cached({ key: ME_CACHE_KEY })
   @HttpCache({ visibility: 'private', noCache: true })
+  @ApiNotFoundResponse({ description: 'the account of the token no longer exists' })
   me(@CurrentUser() user: AuthenticatedUser): Promise<MeDto> {
     return this.users.me(user.id);
   }
@@ -47,6 +45,7 @@ export class UsersController {
 
   @Patch(':id')
   @Authenticated()
+  @ApiForbiddenResponse({ description: 'only the user may change their own profile' })
   @CachePut({ key: ME_CACHE_KEY }, { key: USER_CACHE_KEY, value: toPublicUser })
   @CacheEvict({ tags: [USER_TAG] })
   update(
@@ -55,12 +54,5 @@ export class UsersController {
     @Body() changes: UpdateUserDto,
   ): Promise<MeDto> {
     return this.users.update(id, user.id, changes);
-  }
-
-  @Get(':id/dashboard')
-  @RateLimit('expensive', { by: ['user', 'address'] })
-  @Cached({ key: DASHBOARD_CACHE_KEY, ttl: DASHBOARD_TTL_MS, tags: dashboardTags })
-  dashboard(@Param('id', ParseIdPipe) id: number): Promise<DashboardDto> {
-    return this.users.dashboard(id);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DatabaseService } from '@app/database';
+import { EntityManager } from 'typeorm';
 import { MeDto, UserDto } from './dto';
 
 /** Columns of a public user, shared by every query that returns one. */
@@ -30,11 +30,17 @@ const UNIQUE_VIOLATION = '23505';
  */
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly database: DatabaseService) {}
 
-  async create(email: string, passwordHash: string, name: string): Promise<MeDto> {
+  /** With `manager`, in that transaction. */
+  async create(
+    email: string,
+    passwordHash: string,
+    name: string,
+    manager: EntityManager = this.database.manager,
+  ): Promise<MeDto> {
     try {
-      const [row] = (await this.dataSource.query(
+      const [row] = (await manager.query(
         `INSERT INTO users AS u (email, password_hash, name) VALUES ($1, $2, $3)
          RETURNING ${PUBLIC_USER_COLUMNS}, u.email`,
         [email, passwordHash, name],
@@ -47,7 +53,7 @@ export class UsersRepository {
   }
 
   async findCredentials(email: string): Promise<UserCredentials | undefined> {
-    const [row] = (await this.dataSource.query(
+    const [row] = (await this.database.manager.query(
       `SELECT id, password_hash AS "passwordHash" FROM users WHERE email = $1`,
       [email],
     )) as UserCredentials[];
@@ -59,14 +65,14 @@ export class UsersRepository {
    * meanwhile (a concurrent rehash or password change keeps its own).
    */
   async replacePasswordHash(id: number, previous: string, next: string): Promise<void> {
-    await this.dataSource.query(
+    await this.database.manager.query(
       `UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`,
       [id, previous, next],
     );
   }
 
   async findPublic(id: number): Promise<UserDto | undefined> {
-    const [row] = (await this.dataSource.query(
+    const [row] = (await this.database.manager.query(
       `SELECT ${PUBLIC_USER_COLUMNS} FROM users u WHERE u.id = $1`,
       [id],
     )) as UserDto[];
@@ -74,7 +80,7 @@ export class UsersRepository {
   }
 
   async findPrivate(id: number): Promise<MeDto | undefined> {
-    const [row] = (await this.dataSource.query(
+    const [row] = (await this.database.manager.query(
       `SELECT ${PUBLIC_USER_COLUMNS}, u.email FROM users u WHERE u.id = $1`,
       [id],
     )) as MeDto[];
@@ -83,14 +89,14 @@ export class UsersRepository {
 
   /** One query for many ids; the result holds only the users that exist, in no order. */
   findManyPublic(ids: readonly number[]): Promise<UserDto[]> {
-    return this.dataSource.query(
+    return this.database.manager.query(
       `SELECT ${PUBLIC_USER_COLUMNS} FROM users u WHERE u.id = ANY($1::bigint[])`,
       [ids],
     ) as Promise<UserDto[]>;
   }
 
   async update(id: number, changes: UserChanges): Promise<MeDto | undefined> {
-    const [rows] = (await this.dataSource.query(
+    const [rows] = (await this.database.manager.query(
       `UPDATE users AS u SET name = COALESCE($2, u.name), bio = COALESCE($3, u.bio),
          version = u.version + 1, updated_at = now()
        WHERE u.id = $1 RETURNING ${PUBLIC_USER_COLUMNS}, u.email`,

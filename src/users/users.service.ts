@@ -5,22 +5,17 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { CacheService, CachedBody, jsonArrayOf, toCachedBody } from '@app/cache';
-import { FollowsRepository } from '../follows/follows.repository';
-import { PostsRepository } from '../posts/posts.repository';
-import { DashboardDto, MeDto, UpdateUserDto, UserDto } from './dto';
+import { MeDto, UpdateUserDto, UserDto } from './dto';
 import { userCacheKey } from './users.cache';
 import { UsersRepository } from './users.repository';
 
 /** Most ids `GET /api/users?ids=` answers at once. */
 export const USERS_BATCH_MAX = 100;
-const DASHBOARD_LIST_SIZE = 10;
 
 @Injectable()
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
-    private readonly posts: PostsRepository,
-    private readonly follows: FollowsRepository,
     private readonly cache: CacheService,
   ) {}
 
@@ -58,18 +53,5 @@ export class UsersService {
     const user = await this.users.update(id, changes);
     if (!user) throw new NotFoundException('your account no longer exists');
     return user;
-  }
-
-  /** The parts are independent, so they are read at once on separate pool connections. */
-  async dashboard(id: number): Promise<DashboardDto> {
-    const [user, recentPosts, followerCount, followingCount, followers] = await Promise.all([
-      this.users.findPublic(id),
-      this.posts.page({ authorId: id, limit: DASHBOARD_LIST_SIZE }),
-      this.follows.countFollowers(id),
-      this.follows.countFollowing(id),
-      this.follows.followers(id, DASHBOARD_LIST_SIZE),
-    ]);
-    if (!user) throw new NotFoundException(`user ${id} not found`);
-    return { user, recentPosts, followerCount, followingCount, followers };
   }
 }

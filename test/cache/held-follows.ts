@@ -26,7 +26,8 @@ export class HeldFollows {
     for (;;) {
       const { rows } = await this.client.query<{ waiting: number }>(
         `SELECT count(*)::int AS waiting FROM pg_locks
-          WHERE NOT granted AND relation = 'follows'::regclass`,
+          WHERE NOT granted AND relation = 'follows'::regclass
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       );
       if (rows[0].waiting >= count) return;
       if (Date.now() > deadline) throw new Error(`${count} readers of follows did not come`);

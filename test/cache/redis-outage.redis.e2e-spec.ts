@@ -30,7 +30,7 @@ describe('cache when Redis fails (e2e)', () => {
     await redis?.kill();
   });
 
-  const inRedis = (key: string) => redis.command((client) => client.exists(`loadstar:v1:${key}`));
+  const inRedis = (key: string) => redis.command((client) => client.exists(`loadstar:v2:{${key}}`));
 
   it('reads a batch with one script and stores its misses with one more', async () => {
     const ids = [];

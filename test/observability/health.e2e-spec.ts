@@ -57,7 +57,7 @@ describe('health endpoints (e2e, private PostgreSQL)', () => {
     expect(ready.body.details).toMatchObject({
       database: { status: 'up' },
       eventLoop: { status: 'up' },
-      ...(t.config.redis.url ? { redis: { status: 'up' } } : {}),
+      ...(t.config.health.redisConnection ? { redis: { status: 'up' } } : {}),
     });
   });
 

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startTestApp, TestApp } from '../utils/test-app';
-import { hasPromtool, metricTypes, parseSamples, promtool, Sample } from '../utils/prometheus-text';
+import {
+  hasPromtool,
+  metricTypes,
+  parseExemplars,
+  parseSamples,
+  promtool,
+  REPLICA_METRIC,
+  Sample,
+  selectedMetrics,
+} from '../utils/prometheus-text';
 
 const DEPLOY = resolve(__dirname, '..', '..', 'deploy');
 const HISTOGRAM = 'http_request_duration_seconds';
@@ -29,12 +38,6 @@ function dashboardQueries(): string[] {
   return queries.map((query) =>
     query.replace(/\$__rate_interval|\$\w+/g, (name) => DASHBOARD_VARIABLES[name] ?? name),
   );
-}
-
-/** Metric names a PromQL text selects (`name{…}`); `up` is Prometheus' own. */
-function selectedMetrics(promql: string): string[] {
-  const names = [...promql.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g)].map((match) => match[1]);
-  return [...new Set(names)].filter((name) => name !== 'up');
 }
 
 /** The family a sample name belongs to (a histogram's `_bucket`, `_sum`, `_count`). */
@@ -98,7 +101,7 @@ describe('GET /metrics (e2e)', () => {
     expect(unmatched(after) - unmatched(before)).toBe(25);
   });
 
-  it('exposes the metrics of contract §3', async () => {
+  it('exposes the metrics of docs/observability.md', async () => {
     // a cached read, so the cache counter has samples
     const user = await t.api.createUser('Metrics');
     await t.api.get(`/api/users/${user.id}`);
@@ -117,6 +120,10 @@ describe('GET /metrics (e2e)', () => {
       worker_pool_queue_size: 'gauge',
       worker_pool_utilization: 'gauge',
       worker_pool_task_duration_seconds: 'histogram',
+      jobs_total: 'counter',
+      job_duration_seconds: 'histogram',
+      jobs_queued: 'gauge',
+      jobs_oldest_queued_age_seconds: 'gauge',
     });
     const samples = parseSamples(text);
     const poolStates = samples
@@ -144,10 +151,58 @@ describe('GET /metrics (e2e)', () => {
     expect(metricTypes(res.text).get(HISTOGRAM)).toBe('histogram');
   });
 
+  it('answers OpenMetrics when the scraper asks for it, without exemplars while tracing is off', async () => {
+    const user = await t.api.createUser('OpenMetrics');
+    await t.api.get(`/api/users/${user.id}`);
+    await t.api.get(`/api/users/${user.id}`);
+    const plainBefore = await scrape();
+    const res = await t.api.get('/metrics', {
+      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(
+      'application/openmetrics-text; version=1.0.0; charset=utf-8',
+    );
+    expect(res.text.endsWith('\n# EOF\n')).toBe(true);
+    expect(parseExemplars(res.text)).toEqual([]);
+    // a counter's family is named without `_total`, its samples with it
+    const types = metricTypes(res.text);
+    expect(types.get('cache_operations')).toBe('counter');
+    expect(types.get(HISTOGRAM)).toBe('histogram');
+    expect(res.text).toMatch(/^cache_operations_total\{cache="user",result="hit"\} \d+$/m);
+    // the default stays Prometheus' format, its counters still named `_total`
+    const plainAfter = await scrape();
+    expect([...metricTypes(plainAfter).keys()]).toEqual([...metricTypes(plainBefore).keys()]);
+    expect(metricTypes(plainAfter).get('cache_operations_total')).toBe('counter');
+  });
+
+  it.each([
+    ['text/plain; version=0.0.4'],
+    ['application/openmetrics-text; version=1.0.0; q=0, text/plain; q=0.5'],
+    ['*/*'],
+  ])('answers Prometheus text to Accept: %s', async (accept) => {
+    const res = await t.api.get('/metrics', { headers: { accept } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.text).not.toContain('# EOF');
+  });
+
+  it('answers OpenMetrics to the Accept header Prometheus sends', async () => {
+    const res = await t.api.get('/metrics', {
+      headers: {
+        accept:
+          'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
+      },
+    });
+    expect(res.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+  });
+
   it('the dashboard and the alert rules use only metrics that /metrics exposes', async () => {
     const types = metricTypes(await scrape());
     const alerts = readFileSync(resolve(DEPLOY, 'prometheus', 'alerts.yml'), 'utf8');
-    const used = [...dashboardQueries(), alerts].flatMap(selectedMetrics);
+    const used = [...dashboardQueries(), alerts]
+      .flatMap(selectedMetrics)
+      .filter((name) => !REPLICA_METRIC.test(name));
     expect(used.length).toBeGreaterThan(10);
     expect(used.filter((name) => familyOf(name, types) === undefined)).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { parseEnvironment } from '@app/config';
+import { parseEnvironment } from '../../src/config/environment';
 import { createHttpApp } from '@app/http';
 import { LoggingFixtureModule } from '../fixtures/logging-fixture.module';
 import { ApiClient } from '../utils/api-client';
@@ -22,7 +22,7 @@ describe('log lines written while serving a request (e2e, fixture app)', () => {
     const destination = { write: (line: string) => void (written += line) };
     app = await createHttpApp(
       LoggingFixtureModule.forRoot(destination),
-      parseEnvironment(process.env),
+      parseEnvironment(process.env).http,
     );
     await app.listen({ port: 0, host: '127.0.0.1' });
     api = new ApiClient(await app.getUrl());

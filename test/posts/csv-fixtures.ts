@@ -40,7 +40,7 @@ export function importCsv(
 const FIELD = '\x1f';
 const RECORD = '\x1e';
 
-/** Digest of rows in order, comparable with {@link storedDigest}. */
+/** Digest of rows in order, comparable with the `digest` of {@link storedPosts}. */
 export function rowsDigest(rows: readonly PostRow[]): string {
   return createHash('md5')
     .update(rows.map(([title, body]) => `${title}${FIELD}${body}`).join(RECORD))

@@ -21,7 +21,9 @@ describe('POST /api/posts/import, IMPORT_MAX_ROWS (e2e)', () => {
     t = await startTestApp({ ...NO_SHEDDING, IMPORT_MAX_ROWS: String(MAX_ROWS) });
     dataSource = t.app.get(DataSource);
   });
-  afterAll(() => t.close());
+  // closing right after imports that were cut at the cap took over 30 s twice in full CI runs
+  // (never alone; cause not found yet): a longer bound, and a close that hangs still fails
+  afterAll(() => t.close(), 60_000);
 
   it('imports a file of exactly IMPORT_MAX_ROWS rows', async () => {
     const user = await t.api.createUser();

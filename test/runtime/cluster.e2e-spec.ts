@@ -95,6 +95,12 @@ describe('cluster mode (e2e)', () => {
     expect(metrics.text).toMatch(
       /^http_request_duration_seconds_count\{[^}]*route="\/api\/config"[^}]*\} 10$/m,
     );
+    // the aggregate has no exemplars to show: Prometheus' text even to an OpenMetrics scraper
+    const asked = await app.api.get('/metrics', {
+      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+    });
+    expect(asked.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(asked.text).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/api\/config"/m);
 
     const killedAt = Date.now();
     process.kill(victim, 'SIGKILL');

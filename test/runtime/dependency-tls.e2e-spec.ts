@@ -59,7 +59,9 @@ describe('TLS to PostgreSQL and Redis (e2e, private servers)', () => {
       expect([ready.status, ready.body.degraded]).toEqual([200, []]);
       const user = await app.api.createUser('Over TLS');
       await app.api.get(`/api/users/${user.id}`);
-      expect(await redis.command((client) => client.exists(`loadstar:v1:user:${user.id}`))).toBe(1);
+      expect(await redis.command((client) => client.exists(`loadstar:v2:{user:${user.id}}`))).toBe(
+        1,
+      );
       // every connection but the test's own arrived on the TLS port
       const clients = await redis.command((client) => client.clientList());
       const ports = clients.map((client) => Number(client.laddr?.split(':').pop()));

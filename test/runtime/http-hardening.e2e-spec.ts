@@ -1,6 +1,6 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { request } from 'undici';
-import { parseEnvironment } from '@app/config';
+import { parseEnvironment } from '../../src/config/environment';
 import { createHttpApp } from '@app/http';
 import { AppModule } from '../../src/app.module';
 import { ApiClient, TestUser } from '../utils/api-client';
@@ -61,6 +61,23 @@ describe('HTTP hardening (e2e)', () => {
       expect(res.headers.vary).toMatch(/accept-encoding/i);
       expect(res.bytes.length).toBeLessThan(1_000);
       expect(JSON.parse(decompress(res.bytes).toString('utf8'))).toEqual(largePostJson);
+    });
+
+    it('sends a changed cached body compressed anew (compressed forms live with the entry)', async () => {
+      const before = await rawGet(largePostUrl, { 'accept-encoding': 'br' });
+      expect(await rawGet(largePostUrl, { 'accept-encoding': 'br' })).toMatchObject({
+        bytes: before.bytes,
+      });
+      const id = largePostUrl.split('/').pop();
+      const title = 'retitled, compressed again';
+      expect(
+        (await t.api.patch(`/api/posts/${id}`, { title }, { token: author.token })).status,
+      ).toBe(200);
+      const after = await rawGet(largePostUrl, { 'accept-encoding': 'br' });
+      expect(after.headers['content-encoding']).toBe('br');
+      const changed = JSON.parse(brotliDecompressSync(after.bytes).toString('utf8'));
+      expect(changed).toMatchObject({ title });
+      largePostJson = changed;
     });
 
     it('prefers br when the client accepts both', async () => {
@@ -201,7 +218,7 @@ describe('load shedding (e2e)', () => {
       LOG_LEVEL: 'warn',
       SHED_EVENT_LOOP_DELAY_MS: String(thresholdMs),
     });
-    const app = await createHttpApp(AppModule.forRoot(config), config);
+    const app = await createHttpApp(AppModule.forRoot(config), config.http);
     await app.listen({ port: 0, host: '127.0.0.1' });
     // the event-loop delay counts from two samples after listen; a sample is ≥ 500 ms
     await sleep(2 * Math.max(500, thresholdMs) + 300);
@@ -237,7 +254,7 @@ describe('load shedding (e2e)', () => {
 
   it('a fresh instance serves at once though its start held the event loop', async () => {
     const config = parseEnvironment({ ...process.env, LOG_LEVEL: 'warn' });
-    const app = await createHttpApp(AppModule.forRoot(config), config);
+    const app = await createHttpApp(AppModule.forRoot(config), config.http);
     try {
       blockEventLoop(1_500);
       await app.listen({ port: 0, host: '127.0.0.1' });

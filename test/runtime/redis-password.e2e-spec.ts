@@ -28,7 +28,7 @@ describe('Redis with a password (e2e, private redis-server --requirepass)', () =
     anonymous.on('error', () => undefined);
     await anonymous.connect();
     try {
-      await expect(anonymous.get('loadstar:v1:user:1')).rejects.toThrow(/NOAUTH/);
+      await expect(anonymous.get('loadstar:v2:{user:1}')).rejects.toThrow(/NOAUTH/);
     } finally {
       anonymous.destroy();
     }
@@ -63,7 +63,9 @@ describe('Redis with a password (e2e, private redis-server --requirepass)', () =
       await t.api.get(`/api/users/${user.id}`, as);
       const hit = await t.api.get(`/api/users/${user.id}`, as);
       expect(hit.headers.get('x-cache')).toBe('HIT');
-      expect(await redis.command((client) => client.exists(`loadstar:v1:user:${user.id}`))).toBe(1);
+      expect(await redis.command((client) => client.exists(`loadstar:v2:{user:${user.id}}`))).toBe(
+        1,
+      );
     });
 
     it('counts rate limits in that Redis', async () => {

@@ -1,32 +1,56 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../utils/api-client';
 import { freePort, sleep } from '../utils/net';
+import { createTestCertificates } from '../utils/tls-certificates';
 
 const NGINX_DIR = resolve(__dirname, '..', '..', 'deploy', 'nginx');
 
 /** A real nginx in front of app processes, started by a test and stopped only by it. */
 export interface NginxProxy {
+  /** Plain HTTP/1.1. */
   url: string;
+  /** TLS with HTTP/2, on a certificate for `127.0.0.1` signed by {@link ca}. */
+  httpsUrl: string;
+  /** PEM of the test CA that signed nginx's certificate. */
+  ca: string;
   pid: number;
   api: ApiClient;
+  /** nginx's access log so far (started with `accessLog`), in the shipped format; else []. */
+  accessLog(): string[];
   stop(): Promise<void>;
 }
 
+/** An app to proxy to: a port on loopback, or `address:port`. */
+export type Upstream = number | string;
+
 /**
- * The shipped `deploy/nginx/nginx.conf` (with its `loadstar-proxy.conf`), but with `ports`
- * on loopback as the upstream servers and a free loopback port to listen on.
+ * The shipped `deploy/nginx/nginx.conf` (with its `loadstar-proxy.conf`), but with `upstreams`
+ * as the upstream servers (their shipped parameters kept, but `resolve`) and free loopback
+ * ports to listen on, plain and TLS.
  */
-function configFor(upstreamPorts: number[], listenPort: number): string {
+function configFor(upstreams: Upstream[], listenPort: number, tlsPort: number): string {
   const shipped = readFileSync(join(NGINX_DIR, 'nginx.conf'), 'utf8');
-  const servers = upstreamPorts.map((port) => `    server 127.0.0.1:${port};`).join('\n');
+  // fixed addresses need no `resolve` (which Debian's nginx 1.22 does not know)
+  const parameters = (/^\s*server\s+app-\d+:\d+([^;\n]*);/m.exec(shipped)?.[1] ?? '').replace(
+    /\s+resolve\b/,
+    '',
+  );
+  const servers = upstreams
+    .map((upstream) => {
+      const address = typeof upstream === 'number' ? `127.0.0.1:${upstream}` : upstream;
+      return `    server ${address}${parameters};`;
+    })
+    .join('\n');
+  const listen = `listen 127.0.0.1:${listenPort};`;
+  const listenTls = `listen 127.0.0.1:${tlsPort} ssl http2;`;
   const config = shipped
-    // loopback addresses need no `resolve` (which Debian's nginx 1.22 does not know)
-    .replace(/^(\s*server\s+app-\d+:\d+(\s+resolve)?;\n)+/m, `${servers}\n`)
-    .replace(/^(\s*)listen\s+\d+;/m, `$1listen 127.0.0.1:${listenPort};`);
-  if (!config.includes(servers) || !config.includes(`listen 127.0.0.1:${listenPort};`)) {
+    .replace(/^(\s*server\s+app-\d+:\d+[^;\n]*;\n)+/m, `${servers}\n`)
+    .replace(/^(\s*)listen\s+\d+;/m, `$1${listen}`)
+    .replace(/^(\s*)listen\s+\d+ ssl http2;/m, `$1${listenTls}`);
+  if (![servers, listen, listenTls].every((line) => config.includes(line))) {
     throw new Error('deploy/nginx/nginx.conf no longer has the upstream and listen lines expected');
   }
   return config;
@@ -45,13 +69,31 @@ function nginxBinary(): string {
 /**
  * Starts nginx in the foreground (`daemon off`) on a free loopback port, with its pid file,
  * error log and configuration in a temporary folder, and waits until it proxies to the apps.
+ * With `accessLog`, the access log (the shipped format) is kept for `accessLog()`.
  */
-export async function startNginxProxy(upstreamPorts: number[]): Promise<NginxProxy> {
+export async function startNginxProxy(
+  upstreams: Upstream[],
+  options: { accessLog?: boolean } = {},
+): Promise<NginxProxy> {
   const binary = nginxBinary();
   const dir = mkdtempSync(join(tmpdir(), 'loadstar-nginx-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), configFor(upstreamPorts, port));
+  const tlsPort = await freePort();
+  const accessLogFile = join(dir, 'access.log');
+  let config = configFor(upstreams, port, tlsPort);
+  if (options.accessLog) {
+    // a file: the shipped /dev/stdout cannot be opened on the pipe (a socket) Node gives nginx
+    config = config.replace(/access_log \/dev\/stdout /, `access_log ${accessLogFile} `);
+    if (!config.includes(accessLogFile)) throw new Error('nginx.conf no longer logs to stdout');
+  }
+  writeFileSync(join(dir, 'nginx.conf'), config);
   copyFileSync(join(NGINX_DIR, 'loadstar-proxy.conf'), join(dir, 'loadstar-proxy.conf'));
+  const certificates = await createTestCertificates();
+  const ca = readFileSync(certificates.caFile, 'utf8');
+  mkdirSync(join(dir, 'tls'));
+  writeFileSync(join(dir, 'tls', 'tls.crt'), certificates.cert);
+  writeFileSync(join(dir, 'tls', 'tls.key'), certificates.key);
+  await certificates.remove();
   const child: ChildProcess = spawn(
     binary,
     [
@@ -91,5 +133,14 @@ export async function startNginxProxy(upstreamPorts: number[]): Promise<NginxPro
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url, pid: child.pid!, api, stop };
+  return {
+    url,
+    httpsUrl: `https://127.0.0.1:${tlsPort}`,
+    ca,
+    pid: child.pid!,
+    api,
+    accessLog: () =>
+      options.accessLog ? readFileSync(accessLogFile, 'utf8').split('\n').filter(Boolean) : [],
+    stop,
+  };
 }

@@ -1,9 +1,10 @@
 import 'tsconfig-paths/register';
-import { parseEnvironment } from '@app/config';
-import { buildDataSourceOptions, EmbeddedPostgres } from '@app/database';
-import { DataSource } from 'typeorm';
-import { ENTITIES, MIGRATIONS } from '../../src/database/schema';
-import { TEST_EMBEDDED_DATA_DIR, TEST_EMBEDDED_DATABASE } from './test-database';
+import { EmbeddedPostgres } from '@app/database';
+import {
+  migratedDataSource,
+  TEST_EMBEDDED_DATA_DIR,
+  TEST_EMBEDDED_DATABASE,
+} from './test-database';
 
 declare global {
   var embeddedPostgresForTests: EmbeddedPostgres | undefined;
@@ -27,14 +28,5 @@ export default async function globalSetup(): Promise<void> {
   if (!database.includes('test')) {
     throw new Error(`Refusing to run e2e tests on database "${database}": its name lacks "test"`);
   }
-  const config = parseEnvironment(process.env);
-  const dataSource = new DataSource(
-    buildDataSourceOptions(
-      { config: config.database, entities: ENTITIES, migrations: MIGRATIONS },
-      url,
-    ),
-  );
-  await dataSource.initialize();
-  await dataSource.runMigrations();
-  await dataSource.destroy();
+  await (await migratedDataSource(url)).destroy();
 }

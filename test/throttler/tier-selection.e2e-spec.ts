@@ -4,6 +4,7 @@ import { HttpErrorFilter, requestIdFor } from '@app/http';
 import { register } from 'prom-client';
 import { RateLimitFixtureModule } from '../fixtures/rate-limit-fixture.module';
 import { ApiClient } from '../utils/api-client';
+import { sequentialStatuses } from '../utils/rate-limits';
 
 let nextClient = 0;
 /** Each test acts as its own client (the loopback proxy is trusted), so tests share no counter. */
@@ -23,7 +24,7 @@ describe('rate-limit tier selection (e2e, fixture app)', () => {
 
   beforeAll(async () => {
     app = await NestFactory.create<NestFastifyApplication>(
-      RateLimitFixtureModule,
+      RateLimitFixtureModule.forRoot(),
       new FastifyAdapter({ logger: false, trustProxy: '127.0.0.1', genReqId: requestIdFor }),
       { logger: ['error', 'warn'] },
     );
@@ -33,14 +34,8 @@ describe('rate-limit tier selection (e2e, fixture app)', () => {
   });
   afterAll(() => app.close());
 
-  /** Statuses of `count` sequential GETs to `path` from one client. */
-  async function statuses(path: string, count: number, address = newClientAddress()) {
-    const seen: number[] = [];
-    for (let i = 0; i < count; i++) {
-      seen.push((await api.get(path, { headers: { 'x-forwarded-for': address } })).status);
-    }
-    return seen;
-  }
+  const statuses = (path: string, count: number, address = newClientAddress()) =>
+    sequentialStatuses(api, path, count, address);
 
   it('limits a plain route by default (2) and says so in the headers', async () => {
     const address = newClientAddress();

@@ -14,6 +14,8 @@ export interface RequestOptions {
   rawBody?: string | Buffer;
   token?: string;
   headers?: Record<string, string>;
+  /** read the body of error answers only (a 200 from a streaming route can exceed a string) */
+  errorBodyOnly?: boolean;
 }
 
 /** The body of an error response in the contract's shape, for `toEqual`. */
@@ -50,6 +52,10 @@ export class ApiClient {
     }
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const response = await fetch(new URL(path, this.baseUrl), { method, headers, body });
+    if (options.errorBodyOnly && response.status < 400) {
+      await response.body?.cancel();
+      return { status: response.status, headers: response.headers, body: '' as T, text: '' };
+    }
     const text = await response.text();
     let parsed: unknown = text;
     if (response.headers.get('content-type')?.includes('application/json') && text !== '') {

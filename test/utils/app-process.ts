@@ -1,9 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApiClient } from './api-client';
 import { freePort, sleep } from './net';
 import { FAST_PASSWORD_HASHING } from './password-hashing';
 import { RELAXED_RATE_LIMITS } from './rate-limits';
+import { shownLogPath, testLogFile } from './test-logs';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 
@@ -19,6 +21,8 @@ export interface AppProcess {
   child: ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
   /** Resolves with the exit code once the process has ended. */
   exited: Promise<number | null>;
   /** SIGTERM (or `signal`), then SIGKILL after `graceMs`; resolves with the exit code. */
@@ -42,6 +46,16 @@ export interface StartAppProcessOptions {
    * @default true
    */
   waitUntilReady?: boolean;
+  /**
+   * Runs the process in this Linux network namespace (`ip netns exec`, which execs the app,
+   * so the pid is the app's); it then listens on `host`, which must be one of the namespace's
+   * addresses that this process can reach.
+   */
+  netns?: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Modules loaded before the entry (`node -r`), relative to the repo root or absolute. */
+  preload?: string[];
 }
 
 /**
@@ -54,17 +68,23 @@ export async function startAppProcess(
   options: StartAppProcessOptions = {},
 ): Promise<AppProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
+  const host = options.host ?? '127.0.0.1';
   const entry = options.entry ?? 'src/main.ts';
-  const preload = entry.endsWith('.ts')
-    ? ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register']
-    : [];
-  const child = spawn(process.execPath, [...preload, entry], {
+  const preload = [
+    ...(entry.endsWith('.ts') || options.preload
+      ? ['ts-node/register/transpile-only', 'tsconfig-paths/register']
+      : []),
+    ...(options.preload ?? []).map((path) => resolve(REPO_ROOT, path)),
+  ].flatMap((module) => ['-r', module]);
+  const node = [process.execPath, ...preload, entry];
+  const [command, ...args] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...node] : node;
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: {
       ...RELAXED_RATE_LIMITS,
       ...FAST_PASSWORD_HASHING,
       ...process.env,
-      HOST: '127.0.0.1',
+      HOST: host,
       LOG_LEVEL: 'warn',
       JWT_SECRET: SHARED_TEST_JWT_SECRET,
       ...env,
@@ -73,23 +93,40 @@ export async function startAppProcess(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // the process's output goes to a file of its own too, named in the errors below
+  const logFile = testLogFile(`pid-${child.pid}`);
+  const log = createWriteStream(logFile);
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stderr = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    log.write(chunk);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    collect(chunk);
+    stderr += chunk.toString();
+  });
+  child.once('close', () => log.end());
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   let hasExited = false;
   void exited.then(() => (hasExited = true));
 
-  const url = `http://127.0.0.1:${port}`;
+  const logPath = shownLogPath(logFile);
+  const url = `http://${host}:${port}`;
   const api = new ApiClient(url);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   while (options.waitUntilReady !== false) {
-    if (hasExited) throw new Error(`app process exited before it was ready:\n${output}`);
+    if (hasExited) {
+      throw new Error(`app process exited before it was ready (log: ${logPath}):\n${output}`);
+    }
     const ready = await api.get(options.readyPath ?? '/api/config').catch(() => undefined);
     if (ready?.status === 200) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`app process not ready within ${options.timeoutMs ?? 30_000} ms:\n${output}`);
+      throw new Error(
+        `app process not ready within ${options.timeoutMs ?? 30_000} ms (log: ${logPath}):\n${output}`,
+      );
     }
     await sleep(100);
   }
@@ -101,5 +138,15 @@ export async function startAppProcess(
     clearTimeout(timer);
     return code;
   };
-  return { url, port, pid: child.pid!, api, child, output: () => output, exited, stop };
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    api,
+    child,
+    output: () => output,
+    stderr: () => stderr,
+    exited,
+    stop,
+  };
 }

@@ -30,8 +30,9 @@ interface OsUser {
 
 /**
  * A PostgreSQL cluster of a test's own, on a fixed free port, so the test can stop and start it
- * (the same port each time) without touching the shared server. As root the
- * binaries run as the `postgres` OS user, because PostgreSQL refuses to run as root.
+ * (the same port each time) without touching the shared server; {@link standby} makes a
+ * streaming replica of it. As root the binaries run as the `postgres` OS user, because
+ * PostgreSQL refuses to run as root.
  */
 export class PrivatePostgres {
   private constructor(
@@ -56,12 +57,7 @@ export class PrivatePostgres {
     if (!existsSync(join(PG_BIN_DIR, 'initdb'))) {
       throw new Error(`PostgreSQL server binaries not found in ${PG_BIN_DIR} (TEST_PG_BIN_DIR)`);
     }
-    const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
-    await mkdir(BASE_DIR, { recursive: true, mode: 0o755 });
-    await chmod(BASE_DIR, 0o755);
-    const dataDir = await mkdtemp(join(BASE_DIR, `pg-${process.pid}-`));
-    await chmod(dataDir, 0o700);
-    if (runAs) await chown(dataDir, runAs.uid, runAs.gid);
+    const { dataDir, runAs } = await newDataDir();
     const server = new PrivatePostgres(await freePort(), dataDir, runAs, options.tls !== undefined);
     await server.run('initdb', [
       `--pgdata=${dataDir}`,
@@ -88,6 +84,33 @@ export class PrivatePostgres {
     await client.query(`CREATE DATABASE ${DATABASE}`);
     await client.end();
     return server;
+  }
+
+  /**
+   * A hot standby of this cluster on a port of its own: a copy made with `pg_basebackup -R`
+   * (which writes `standby.signal` and `primary_conninfo`), started, streaming and replaying
+   * the primary's WAL. `destroy()` it before the primary.
+   */
+  async standby(): Promise<PrivatePostgres> {
+    const { dataDir, runAs } = await newDataDir();
+    const standby = new PrivatePostgres(await freePort(), dataDir, runAs, this.tls);
+    await standby.run('pg_basebackup', [
+      `--dbname=postgres://postgres@127.0.0.1:${this.port}/postgres`,
+      `--pgdata=${dataDir}`,
+      '--write-recovery-conf',
+      '--wal-method=stream',
+      '--checkpoint=fast',
+      '--no-sync',
+    ]);
+    await standby.start();
+    return standby;
+  }
+
+  /** On a standby: stops (`true`) or resumes replaying the WAL it receives. */
+  async pauseReplay(paused: boolean): Promise<void> {
+    await this.query((client) =>
+      client.query(paused ? 'SELECT pg_wal_replay_pause()' : 'SELECT pg_wal_replay_resume()'),
+    );
   }
 
   async start(): Promise<void> {
@@ -131,7 +154,7 @@ export class PrivatePostgres {
     await rm(this.dataDir, { recursive: true, force: true });
   }
 
-  private async run(binary: 'initdb' | 'pg_ctl', args: string[]): Promise<void> {
+  private async run(binary: 'initdb' | 'pg_ctl' | 'pg_basebackup', args: string[]): Promise<void> {
     try {
       await execFileAsync(join(PG_BIN_DIR, binary), args, {
         uid: this.runAs?.uid,
@@ -144,6 +167,17 @@ export class PrivatePostgres {
       throw new Error(`${binary} ${args[0]} failed: ${(stderr || stdout || String(error)).trim()}`);
     }
   }
+}
+
+/** An empty folder for a cluster's data, owned by whoever runs PostgreSQL, mode 0700. */
+async function newDataDir(): Promise<{ dataDir: string; runAs: OsUser | undefined }> {
+  const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
+  await mkdir(BASE_DIR, { recursive: true, mode: 0o755 });
+  await chmod(BASE_DIR, 0o755);
+  const dataDir = await mkdtemp(join(BASE_DIR, `pg-${process.pid}-`));
+  await chmod(dataDir, 0o700);
+  if (runAs) await chown(dataDir, runAs.uid, runAs.gid);
+  return { dataDir, runAs };
 }
 
 async function postgresUser(): Promise<OsUser> {

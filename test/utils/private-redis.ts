@@ -9,6 +9,18 @@ export interface PrivateRedisOptions {
   password?: string;
   /** Also listen with TLS on a second port (`tlsUrl`), with these PEM files. */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /**
+   * Addresses to listen on besides 127.0.0.1 (e.g. the root ends of network namespaces'
+   * links). Clients there need a `password`: without one, protected mode refuses them.
+   */
+  alsoBind?: string[];
+  /** More arguments after the port's (e.g. `['--replicaof', '127.0.0.1', '6380']`). */
+  args?: string[];
+  /**
+   * A configuration file to start from instead of standard input: a sentinel
+   * (`args: ['--sentinel']`) rewrites its own and refuses to start without one.
+   */
+  configFile?: string;
 }
 
 function connectTo(url: string) {
@@ -32,16 +44,21 @@ export class PrivateRedis {
     readonly tlsPort?: number,
   ) {}
 
-  static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+  static async start(options: PrivateRedisOptions = {}, port?: number): Promise<PrivateRedis> {
     const tlsPort = options.tls ? await freePort() : undefined;
-    const redis = new PrivateRedis(await freePort(), options, tlsPort);
+    const redis = new PrivateRedis(port ?? (await freePort()), options, tlsPort);
     await redis.restart();
     return redis;
   }
 
   /** `redis://` on the plain port, with the password when there is one. */
   get url(): string {
-    return `redis://${this.credentials}127.0.0.1:${this.port}`;
+    return this.urlOn('127.0.0.1');
+  }
+
+  /** `redis://` on the plain port at `address`, one of 127.0.0.1 and `alsoBind`. */
+  urlOn(address: string): string {
+    return `redis://${this.credentials}${address}:${this.port}`;
   }
 
   /** `rediss://` on the TLS port (started with `tls`), with the password when there is one. */
@@ -56,12 +73,12 @@ export class PrivateRedis {
 
   /** Starts the server (again, empty) on the same port and waits until it answers. */
   async restart(): Promise<void> {
-    const { password, tls } = this.options;
+    const { password, tls, configFile = '-' } = this.options;
     const args = [
       '--port',
       String(this.port),
       '--bind',
-      '127.0.0.1',
+      ['127.0.0.1', ...(this.options.alsoBind ?? [])].join(' '),
       '--save',
       '',
       '--appendonly',
@@ -72,8 +89,11 @@ export class PrivateRedis {
       args.push('--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile);
       args.push('--tls-auth-clients', 'no');
     }
+    args.push(...(this.options.args ?? []));
     // read from stdin, so the password is not on the command line (`ps`)
-    const child = spawn('redis-server', ['-', ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn('redis-server', [configFile, ...args], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     child.stdin?.end(password ? `requirepass ${password}\n` : '');
     this.child = child;
     let spawnError: Error | undefined;
@@ -85,6 +105,11 @@ export class PrivateRedis {
       await sleep(50);
     }
     throw new Error(`redis-server on port ${this.port} did not answer`);
+  }
+
+  /** The process's id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Kills the server, as a crash would; resolves once it is gone. */
@@ -114,7 +139,8 @@ export class PrivateRedis {
     try {
       return await run(client);
     } finally {
-      client.destroy();
+      // a sentinel reconfiguring the server closes its clients (CLIENT KILL TYPE normal)
+      if (client.isOpen) client.destroy();
     }
   }
 

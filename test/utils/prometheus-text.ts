@@ -26,12 +26,55 @@ export function parseSamples(text: string): Sample[] {
   return samples;
 }
 
+/** A sample of an OpenMetrics scrape that carries an exemplar. */
+export interface ExemplarSample extends Sample {
+  exemplar: { labels: Record<string, string>; value: number; timestamp?: number };
+}
+
+/** `name{labels} value # {exemplar labels} value [timestamp]`, OpenMetrics' exemplar syntax. */
+const EXEMPLAR_SAMPLE =
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\})? (\S+) # \{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\} (\S+)(?: (\S+))?$/;
+
+/** The samples of an OpenMetrics scrape that carry an exemplar. */
+export function parseExemplars(text: string): ExemplarSample[] {
+  const labelsOf = (text: string) =>
+    Object.fromEntries([...text.matchAll(LABEL)].map(([, key, value]) => [key, value]));
+  const samples: ExemplarSample[] = [];
+  for (const line of text.split('\n')) {
+    const match = EXEMPLAR_SAMPLE.exec(line);
+    if (!match) continue;
+    samples.push({
+      name: match[1],
+      labels: labelsOf(match[2] ?? ''),
+      value: Number(match[3]),
+      exemplar: {
+        labels: labelsOf(match[4]),
+        value: Number(match[5]),
+        timestamp: match[6] === undefined ? undefined : Number(match[6]),
+      },
+    });
+  }
+  return samples;
+}
+
 /** `name` → type, from the `# TYPE` lines of a scrape. */
 export function metricTypes(text: string): Map<string, string> {
   const types = new Map<string, string>();
   for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(name, type);
   return types;
 }
+
+/** Metric names a PromQL text selects (`name{…}`); `up` is Prometheus' own. */
+export function selectedMetrics(promql: string): string[] {
+  const names = [...promql.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g)].map((match) => match[1]);
+  return [...new Set(names)].filter((name) => name !== 'up');
+}
+
+/**
+ * The metrics only an app with read replicas (`DATABASE_REPLICA_URLS`) exposes;
+ * test/database/streaming-replicas.e2e-spec.ts checks the alert rules' use of them.
+ */
+export const REPLICA_METRIC = /^db_replica_/;
 
 /** Whether `promtool` (Debian package `prometheus`) is on the PATH. */
 export function hasPromtool(): boolean {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ApiClient } from './api-client';
 
 /**
  * Rate limits of test apps by default: suites that are not about rate limiting register and
@@ -14,7 +15,7 @@ export const RELAXED_RATE_LIMITS = {
   RATE_LIMIT_EXPENSIVE: '1000000/1s',
 };
 
-/** Overrides that restore the built-in limits (contract §1 and the login and register tiers). */
+/** Overrides that restore the built-in limits (docs/configuration.md). */
 export const CONTRACT_RATE_LIMITS: Record<keyof typeof RELAXED_RATE_LIMITS, undefined> = {
   RATE_LIMIT_DEFAULT: undefined,
   RATE_LIMIT_AUTH: undefined,
@@ -30,4 +31,18 @@ export const CONTRACT_RATE_LIMITS: Record<keyof typeof RELAXED_RATE_LIMITS, unde
  */
 export function privateRateLimitKeyPrefix(): string {
   return `loadstar-test:${randomUUID()}:`;
+}
+
+/** Statuses of `count` sequential GETs to `path`, all from the client `address` (a trusted proxy's `X-Forwarded-For`). */
+export async function sequentialStatuses(
+  api: ApiClient,
+  path: string,
+  count: number,
+  address: string,
+): Promise<number[]> {
+  const seen: number[] = [];
+  for (let i = 0; i < count; i++) {
+    seen.push((await api.get(path, { headers: { 'x-forwarded-for': address } })).status);
+  }
+  return seen;
 }

@@ -22,7 +22,7 @@ export interface CompiledCacheKey {
 const PLACEHOLDER = /\{(\w+)\}/g;
 /** Route parameters that may become part of a key. */
 const SAFE_VALUE = /^[\w.@-]{1,64}$/;
-const USER_PLACEHOLDER = 'user';
+export const USER_PLACEHOLDER = 'user';
 
 /** @throws Error when the template starts with a reserved segment (`lock`, `tag`). */
 export function compileCacheKey(template: CacheKeyTemplate): CompiledCacheKey {
@@ -57,6 +57,11 @@ function placeholderValue(
   }
   const value = source.params?.[placeholder];
   return value !== undefined && SAFE_VALUE.test(value) ? value : undefined;
+}
+
+/** The placeholders of a template, `user` included. */
+export function placeholdersOf(template: CacheKeyTemplate): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);
 }
 
 /**

@@ -1,20 +1,24 @@
 /**
- * Namespace of every key of the cache in Redis (`loadstar:v1:user:42`). The version changes
- * when the stored format does, so a deploy never reads entries written in an older format.
+ * Namespace of every key of the cache in Redis (`loadstar:v2:{user:42}`, the key being its
+ * hash tag: `redis/cache-keys.ts`). The version changes when the stored format or the key
+ * layout does, so a deploy never reads entries written by an older one.
  */
-export const CACHE_NAMESPACE = 'loadstar:v1';
-/** Fill locks: `loadstar:v1:lock:<key>`. */
+export const CACHE_NAMESPACE = 'loadstar:v2';
+/** Fill locks: `loadstar:v2:lock:{<key>}`. */
 export const CACHE_LOCK_PREFIX = `${CACHE_NAMESPACE}:lock:`;
-/** Tag sets: `loadstar:v1:tag:<tag>` holds the keys tagged with it. */
+/** Tag sets: `loadstar:v2:tag:{<tag>}` holds the keys tagged with it. */
 export const CACHE_TAG_PREFIX = `${CACHE_NAMESPACE}:tag:`;
-/** Write fences: `loadstar:v1:fence:<key>` and `loadstar:v1:fence:tag:<tag>`. */
+/** Write fences: `loadstar:v2:fence:{<key>}` and `loadstar:v2:fence:tag:{<tag>}`. */
 export const CACHE_FENCE_PREFIX = `${CACHE_NAMESPACE}:fence:`;
-/** Counter of writes and evictions: each stamps the fences it sets with its own number. */
+/**
+ * Counter of writes and evictions (one per hash slot on Redis Cluster): each stamps the key
+ * fences it sets with its own number.
+ */
 export const CACHE_WRITES_KEY = `${CACHE_NAMESPACE}:writes`;
 /** Pub/sub channel of the invalidation bus. */
 export const CACHE_INVALIDATION_CHANNEL = `${CACHE_NAMESPACE}:invalidate`;
 /** Key templates may not start with these: they would collide with the cache's own keys. */
-export const RESERVED_KEY_SEGMENTS = ['lock', 'tag', 'fence', 'writes'];
+export const RESERVED_KEY_SEGMENTS = ['lock', 'tag', 'fence', 'writes', 'nest'];
 
 /** Metadata of `@Cached()`. */
 export const CACHED_METADATA = 'loadstar:cache:cached';
@@ -22,10 +26,12 @@ export const CACHED_METADATA = 'loadstar:cache:cached';
 export const CACHE_PUT_METADATA = 'loadstar:cache:put';
 /** Metadata of `@CacheEvict()`. */
 export const CACHE_EVICT_METADATA = 'loadstar:cache:evict';
+/** Key of a `@Cached()` route's Fastify route config: its controller and handler (fast path). */
+export const CACHED_ROUTE_CONFIG = 'loadstar:cache:route';
 /** Metadata of `@HttpCache()`. */
 export const HTTP_CACHE_METADATA = 'loadstar:cache:http';
 
-/** `cache_operations_total{cache, result}` (contract §3). */
+/** `cache_operations_total{cache, result}` (docs/observability.md). */
 export const CACHE_OPERATIONS_METRIC = 'cache_operations_total';
 
 /** Response header telling how a cached route was served: `HIT`, `MISS` or `STALE`. */
@@ -51,3 +57,5 @@ export const MAX_LOCAL_WRITES = 10_000;
 export const LOCK_POLL_MS = 15;
 /** Keys whose eviction could not reach Redis, replayed once it is back; beyond this, dropped. */
 export const MAX_PENDING_EVICTIONS = 10_000;
+/** Keys written through `CACHE_MANAGER` (and Nest's `CacheInterceptor`): `nest:<key>`. */
+export const CACHE_MANAGER_NAMESPACE = 'nest';

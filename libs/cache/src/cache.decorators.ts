@@ -1,5 +1,6 @@
 import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import { ApiHeader, ApiResponse } from '@nestjs/swagger';
 import { CacheInterceptor } from './cache.interceptor';
 import {
@@ -7,8 +8,10 @@ import {
   CACHE_PUT_METADATA,
   CACHE_STATUS_HEADER,
   CACHED_METADATA,
+  CACHED_ROUTE_CONFIG,
   HTTP_CACHE_METADATA,
 } from './cache.constants';
+import type { CachedRoute } from './http/fast-path.hook';
 import { CachedOptions, CacheEvictOptions, CachePutOptions, HttpCacheOptions } from './interfaces';
 
 /**
@@ -22,6 +25,23 @@ function UseCacheInterceptor(): MethodDecorator {
     if (!bound.includes(CacheInterceptor)) {
       UseInterceptors(CacheInterceptor)(target, propertyKey, descriptor);
     }
+  };
+}
+
+/**
+ * Puts the route's controller and handler into its Fastify route config, where the cache fast
+ * path (`CacheFastPath`) finds them from a Fastify hook, before Nest's router runs.
+ */
+function ExposeCachedRoute(): MethodDecorator {
+  return (target, _propertyKey, descriptor) => {
+    const handler = descriptor.value as object;
+    const config = (Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, handler) ?? {}) as object;
+    const route: CachedRoute = { controller: target.constructor, handler };
+    Reflect.defineMetadata(
+      FASTIFY_ROUTE_CONFIG_METADATA,
+      { ...config, [CACHED_ROUTE_CONFIG]: route },
+      handler,
+    );
   };
 }
 
@@ -50,6 +70,7 @@ export function Cached<T = unknown>(options: CachedOptions<T>): MethodDecorator 
   return applyDecorators(
     SetMetadata(CACHED_METADATA, options),
     UseCacheInterceptor(),
+    ExposeCachedRoute(),
     ...conditionalRequestDocs,
     ApiResponse({
       status: 200,

@@ -1,9 +1,18 @@
-import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import {
+  CallHandler,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+  NestInterceptor,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { reuseEncodedForms } from '@app/http';
 import { from, lastValueFrom, map, mergeMap, Observable, of } from 'rxjs';
 import { CacheKeySource, compileCacheKey, CompiledCacheKey } from './cache-key';
-import { CachePeekOptions, CacheReadOptions, CacheReadStatus, CacheService } from './cache.service';
+import { CACHE_MODULE_OPTIONS } from './cache.module-definition';
+import { CacheService } from './cache.service';
 import {
   CACHE_EVICT_METADATA,
   CACHE_PUT_METADATA,
@@ -11,21 +20,30 @@ import {
   CACHED_METADATA,
   HTTP_CACHE_METADATA,
 } from './cache.constants';
-import { CachedBody, etagMatches, markNotModified, toCachedBody } from './http';
-import { CachedOptions, CacheEvictOptions, CachePutOptions, HttpCacheOptions } from './interfaces';
+import { CachedBody, encodedFormsOf, etagMatches, markNotModified, toCachedBody } from './http';
+import {
+  CachedOptions,
+  CacheEvictOptions,
+  CacheModuleOptions,
+  CachePeekOptions,
+  CachePutOptions,
+  CacheReadOptions,
+  CacheReadStatus,
+  HttpCacheOptions,
+} from './interfaces';
 
 type CacheableRequest = FastifyRequest & CacheKeySource;
 
-/** `@Cached()` of a route, compiled. */
-interface ReadPlan {
+/** `@Cached()` of a route, compiled. @internal */
+export interface ReadPlan {
   key: CompiledCacheKey;
   peek: CachePeekOptions;
   options: CacheReadOptions<CachedBody>;
   tags?: (result: unknown) => string[];
 }
 
-/** Everything the cache decorators of one route ask for, resolved at its first request. */
-interface RoutePlan {
+/** Everything the cache decorators of one route ask for, resolved at its first request. @internal */
+export interface RoutePlan {
   read?: ReadPlan;
   puts: Array<{ key: CompiledCacheKey; value?: (result: unknown) => unknown; ttl?: number }>;
   evictKeys: CompiledCacheKey[];
@@ -53,8 +71,9 @@ function cacheControlOf(options: HttpCacheOptions): string {
 /**
  * The one interceptor behind `@Cached()`, `@CachePut()`, `@CacheEvict()` and `@HttpCache()`.
  * Reads serve the cached, already serialized body with its precomputed `ETag`; writes run
- * after the handler succeeded and before the response leaves, so the next read anywhere
- * sees them. A cache failure never fails the request.
+ * after the handler succeeded (and its transaction committed, with `deferWrites`) and before
+ * the response leaves, so the next read anywhere sees them. A cache failure never fails the
+ * request.
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
@@ -66,17 +85,20 @@ export class CacheInterceptor implements NestInterceptor {
   constructor(
     private readonly cache: CacheService,
     private readonly reflector: Reflector,
+    @Inject(CACHE_MODULE_OPTIONS) private readonly options: CacheModuleOptions,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const plan = this.planFor(context);
+    const plan = this.planOf(context.getHandler());
     // The HTTP arguments by index: `switchToHttp()` allocates three closures per call.
     const request = context.getArgByIndex<CacheableRequest>(0);
     const reply = context.getArgByIndex<FastifyReply>(1);
     if (plan.read !== undefined) return this.read(plan, plan.read, request, reply, next);
     return next.handle().pipe(
       mergeMap(async (result: unknown) => {
-        await this.write(plan, request, result);
+        const { deferWrites } = this.options;
+        if (deferWrites === undefined) await this.write(plan, request, result);
+        else await deferWrites(() => this.write(plan, request, result));
         return plan.conditional ? this.send(plan, request, reply, this.bodyOf(result)) : result;
       }),
     );
@@ -108,8 +130,11 @@ export class CacheInterceptor implements NestInterceptor {
     );
   }
 
-  /** Headers of a cached representation; an empty 304 when the client has it already. */
-  private send(
+  /**
+   * Headers of a cached representation; an empty 304 when the client has it already.
+   * @internal also the cache fast path's answer to a hit
+   */
+  send(
     plan: RoutePlan,
     request: FastifyRequest,
     reply: FastifyReply,
@@ -123,6 +148,9 @@ export class CacheInterceptor implements NestInterceptor {
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, cached.etag)) {
       markNotModified(reply);
       return '';
+    }
+    if (request.headers['accept-encoding'] !== undefined) {
+      reuseEncodedForms(reply, encodedFormsOf(cached));
     }
     return cached.body;
   }
@@ -156,8 +184,8 @@ export class CacheInterceptor implements NestInterceptor {
     }
   }
 
-  private planFor(context: ExecutionContext): RoutePlan {
-    const handler = context.getHandler();
+  /** @internal the plan of a route handler, also read by the cache fast path */
+  planOf(handler: object): RoutePlan {
     let plan = this.plans.get(handler);
     if (plan === undefined) {
       plan = this.compile(handler);

@@ -65,7 +65,7 @@ describe(CacheService.name, () => {
       version = 2;
       expect(cache.peek('k:2', options)).toBeUndefined();
       const read = await cache.wrap('k:2', load, options);
-      expect(read).toEqual({ value: 1, status: 'stale' });
+      expect(read).toEqual({ value: 1, status: 'stale', tier: 'memory' });
       await new Promise((resolve) => setImmediate(resolve));
       expect(cache.peek('k:2', options)).toBe(2);
       expect(load).toHaveBeenCalledTimes(2);
@@ -94,7 +94,7 @@ describe(CacheService.name, () => {
       const read = cache.wrap('race:1', slow.load);
       await cache.set('race:1', 'new');
       slow.finish();
-      expect(await read).toEqual({ value: 'old', status: 'miss' });
+      expect(await read).toEqual({ value: 'old', status: 'miss', tier: 'origin' });
       expect(cache.peek('race:1')).toBe('new');
     });
 
@@ -143,6 +143,7 @@ describe(CacheService.name, () => {
       expect(await cache.wrap('race:6', slow.load, options)).toEqual({
         value: 'first',
         status: 'stale',
+        tier: 'memory',
       });
       await cache.set('race:6', 'new', 10_000);
       slow.finish();
@@ -206,14 +207,18 @@ describe(CacheService.name, () => {
   describe('switched off (enabled: false)', () => {
     // A Redis URL nobody listens on: switched off, the cache must not even try it.
     const off = () =>
-      new CacheService({ enabled: false, redisUrl: 'redis://127.0.0.1:1', defaultTtlMs: 60_000 });
+      new CacheService({
+        enabled: false,
+        redisConnection: { url: 'redis://127.0.0.1:1' },
+        defaultTtlMs: 60_000,
+      });
 
     it('loads every read and stores nothing, whatever was written', async () => {
       const cache = off();
       const load = loader('v');
       await cache.set('k:1', 'written');
       expect((await cache.wrap('k:1', load)).status).toBe('miss');
-      expect(await cache.wrap('k:1', load)).toEqual({ value: 'v', status: 'miss' });
+      expect(await cache.wrap('k:1', load)).toEqual({ value: 'v', status: 'miss', tier: 'origin' });
       expect(load).toHaveBeenCalledTimes(2);
       expect(cache.peek('k:1')).toBeUndefined();
       expect(cache.localSize()).toEqual({ entries: 0, bytes: 0 });

@@ -1,16 +1,8 @@
 export * from './interfaces';
 export { CacheModule } from './cache.module';
-export {
-  CacheEntry,
-  CacheHealth,
-  CachePeekOptions,
-  CacheRead,
-  CacheReadOptions,
-  CacheReadStatus,
-  CacheService,
-} from './cache.service';
+export { type CacheHealth, CacheService } from './cache.service';
 export { CacheInterceptor } from './cache.interceptor';
 export { Cached, CacheEvict, CachePut, HttpCache } from './cache.decorators';
 export { formatCacheKey } from './cache-key';
-export { CachedBody, etagOf, jsonArrayOf, toCachedBody } from './http';
+export { type CachedBody, etagOf, jsonArrayOf, toCachedBody } from './http';
 export { CACHE_NAMESPACE, CACHE_OPERATIONS_METRIC, CACHE_STATUS_HEADER } from './cache.constants';

@@ -7,6 +7,7 @@ import {
   DatabaseOptionsModule,
 } from './database.module-definition';
 import { buildDataSourceOptions } from './database.options';
+import { DatabaseReplicas } from './database.replicas';
 import { DatabaseServer } from './database.server';
 import { DatabaseService } from './database.service';
 import { DatabaseModuleOptions } from './interfaces';
@@ -18,12 +19,7 @@ import { DatabaseModuleOptions } from './interfaces';
  * an application has one primary, and every feature module reads it.
  *
  * @example
- * DatabaseModule.forRootAsync({
- *   inject: [ConfigService],
- *   useFactory: (config: LoadstarConfigService) => ({
- *     config: config.get('database', { infer: true }), entities, migrations,
- *   }),
- * })
+ * DatabaseModule.forRoot({ config: { url, poolMax: 10, … }, entities, migrations })
  */
 @Module({})
 export class DatabaseModule {
@@ -53,7 +49,7 @@ export class DatabaseModule {
             buildDataSourceOptions(options, await server.primaryUrl()),
         }),
       ],
-      providers: [DatabaseService],
+      providers: [DatabaseReplicas, DatabaseService],
       exports: [DatabaseService, TypeOrmModule],
     };
   }

@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
-import type { DatabaseConfig } from '@app/config';
 import type { DataSourceOptions } from 'typeorm';
 import { DEFAULT_SLOW_QUERY_MS, QUERY_TIMEOUT_MARGIN_MS } from './database.constants';
 import { DatabaseLogger } from './database.logger';
-import { DatabaseModuleOptions } from './interfaces';
+import { DatabaseConnectionOptions, DatabaseModuleOptions } from './interfaces';
 
 const poolLogger = new Logger('DatabasePool');
 
@@ -24,7 +23,7 @@ export function onIdleConnectionError(error: Error): void {
  * @param statementTimeoutMs the pool's statement timeout, when not the application's
  */
 export function connectionTimeouts(
-  config: DatabaseConfig,
+  config: DatabaseConnectionOptions,
   statementTimeoutMs = config.statementTimeoutMs,
 ) {
   return {
@@ -37,21 +36,20 @@ export function connectionTimeouts(
 
 /**
  * TypeORM options from loadstar's configuration. Pool settings go through `extra` to
- * `pg.Pool`, with the {@link connectionTimeouts} set per connection.
+ * `pg.Pool`, with the {@link connectionTimeouts} set per connection. Replicas get data sources
+ * of their own (`DatabaseReplicas`), not TypeORM's replication, which connects to every
+ * replica at start and picks one at random without knowing its lag.
  *
- * @param primaryUrl the primary's URL (the embedded cluster's when `config.url` is unset)
+ * @param url the server's URL (the embedded cluster's when `config.url` is unset)
  */
 export function buildDataSourceOptions(
   options: DatabaseModuleOptions,
-  primaryUrl: string,
+  url: string,
 ): DataSourceOptions {
   const { config } = options;
-  const replicas = config.replicaUrls.map((url) => ({ url }));
   return {
     type: 'postgres',
-    ...(replicas.length > 0
-      ? { replication: { master: { url: primaryUrl }, slaves: replicas, defaultMode: 'master' } }
-      : { url: primaryUrl }),
+    url,
     entities: options.entities,
     migrations: options.migrations,
     migrationsRun: config.migrationsRun,

@@ -26,6 +26,13 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Database created on first start and named in the returned URL. */
   database: string;
+  /**
+   * Use a server already running on the folder without owning it: {@link EmbeddedPostgres.stop}
+   * then leaves it running. For scripts beside a running app (migrations, seeding), which must
+   * not take its database away; a server they start themselves is still theirs to stop.
+   * @default false (the app takes over a server that an earlier run left behind)
+   */
+  attach?: boolean;
 }
 
 /**
@@ -72,15 +79,18 @@ export class EmbeddedPostgres {
         `--options=-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
       ]);
       this.logger.log(`Embedded PostgreSQL started on 127.0.0.1:${port} (data in ${this.dataDir})`);
+      this.started = true;
+    } else if (this.options.attach) {
+      this.logger.log(`Embedded PostgreSQL already running on 127.0.0.1:${port}; attaching to it`);
     } else {
       this.logger.log(`Embedded PostgreSQL already running on 127.0.0.1:${port}; adopting it`);
+      this.started = true;
     }
-    this.started = true;
     await this.ensureDatabase(port);
     return `postgres://postgres@127.0.0.1:${port}/${this.options.database}`;
   }
 
-  /** Stops the cluster if this process started or adopted it; safe to call twice. */
+  /** Stops the cluster if this process started or adopted it (not attached); safe to call twice. */
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
@@ -251,7 +261,11 @@ async function packageVersion(nativeDir: string): Promise<string> {
   return version;
 }
 
-function freePort(): Promise<number> {
+/**
+ * A TCP port free on 127.0.0.1 right now (the embedded cluster's; the e2e tests' servers too,
+ * through test/utils/net.ts).
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();

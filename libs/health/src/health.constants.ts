@@ -2,6 +2,7 @@
 export const CHECK = {
   database: 'database',
   databasePools: 'databasePools',
+  databaseReplicas: 'databaseReplicas',
   redis: 'redis',
   eventLoop: 'eventLoop',
   heap: 'heap',
@@ -15,6 +16,3 @@ export const DEFAULT_MAX_HEAP_USED_RATIO = 0.95;
 
 /** Event-loop delay is judged on windows of this length (the last full one and the current). */
 export const EVENT_LOOP_WINDOW_MS = 5_000;
-
-/** Redis reconnection backoff: doubling from 100 ms, at most this. */
-export const REDIS_MAX_RECONNECT_DELAY_MS = 2_000;

@@ -28,6 +28,7 @@ import { HEALTH_MODULE_OPTIONS } from './health.module-definition';
 import {
   DatabaseHealthIndicator,
   DatabasePoolsHealthIndicator,
+  DatabaseReplicasHealthIndicator,
   EventLoopHealthIndicator,
   RedisHealthIndicator,
 } from './indicators';
@@ -43,7 +44,7 @@ export interface ReadinessResult extends HealthCheckResult {
 type ReadinessLogState = 'ready' | 'degraded' | 'not ready';
 
 /**
- * `GET /health/live` and `GET /health/ready` (contract §3), outside `/api`: never cached, never
+ * `GET /health/live` and `GET /health/ready` (docs/api.md, operations routes), outside `/api`: never cached, never
  * rate limited, logged at debug only. A failed check is a 503 naming the failing part.
  */
 @ApiTags('operations')
@@ -65,6 +66,7 @@ export class HealthController {
     private readonly eventLoop: EventLoopHealthIndicator,
     private readonly database: DatabaseHealthIndicator,
     private readonly pools: DatabasePoolsHealthIndicator,
+    private readonly replicas: DatabaseReplicasHealthIndicator,
     private readonly redis: RedisHealthIndicator,
     private readonly readiness: ReadinessState,
   ) {
@@ -93,7 +95,8 @@ export class HealthController {
    * 503 from the moment shutdown begins. Redis (when configured) is pinged too: while it is
    * down the answer is 503 only if Redis is required, otherwise 200 with `degraded: ['redis']`,
    * since the app serves without it (cache from memory and the database, limiter failing open).
-   * `databasePools` reports the use of each pool (never down).
+   * `databasePools` reports the use of each pool, `databaseReplicas` (with
+   * `DATABASE_REPLICA_URLS`) each replica's state and lag; neither is ever down.
    */
   @Get('ready')
   @HealthCheck()
@@ -109,6 +112,7 @@ export class HealthController {
       () => this.pools.check(),
       () => this.eventLoop.check(this.readyMaxDelayMs),
     ];
+    if (this.replicas.enabled) checks.push(() => this.replicas.check());
     const redisRequired = this.redis.enabled && this.redisRequired;
     if (redisRequired) checks.push(() => this.redis.check());
     // run beside the required checks, so an optional Redis adds no latency to the probe

@@ -10,6 +10,7 @@ import {
 import {
   DatabaseHealthIndicator,
   DatabasePoolsHealthIndicator,
+  DatabaseReplicasHealthIndicator,
   EventLoopHealthIndicator,
   RedisHealthIndicator,
 } from './indicators';
@@ -17,16 +18,11 @@ import { ReadinessState } from './readiness.state';
 
 /**
  * Liveness and readiness with `@nestjs/terminus` at `/health/live` and `/health/ready`
- * (contract §3). Needs `DatabaseModule` (the primary is pinged over a dedicated connection)
+ * (docs/observability.md). Needs `DatabaseModule` (the primary is pinged over a dedicated connection)
  * and exports {@link ReadinessState} for the shutdown sequence.
  *
  * @example
- * HealthModule.forRootAsync({
- *   inject: [ConfigService],
- *   useFactory: (config: LoadstarConfigService) => ({
- *     redisUrl: config.get('redis', { infer: true }).url,
- *   }),
- * })
+ * HealthModule.forRoot({ redisConnection: { url: 'redis://127.0.0.1:6379' }, redisRequired: false })
  */
 @Module({})
 export class HealthModule {
@@ -50,6 +46,7 @@ export class HealthModule {
         ReadinessState,
         DatabaseHealthIndicator,
         DatabasePoolsHealthIndicator,
+        DatabaseReplicasHealthIndicator,
         EventLoopHealthIndicator,
         RedisHealthIndicator,
       ],

@@ -1,4 +1,4 @@
 export * from './interfaces';
 export { HealthModule } from './health.module';
 export { ReadinessState } from './readiness.state';
-export { HealthCheckFailure } from './health.filter';
+export { type HealthCheckFailure } from './health.filter';

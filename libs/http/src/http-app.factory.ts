@@ -3,26 +3,25 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { LoadstarConfig } from '@app/config';
 import { PinoNestLogger } from '@app/logging';
 import { containsNulCharacter, nestsDeeperThan } from './body-depth';
 import { replyToClientError, replyToFrameworkError } from './http-client-errors';
 import { HttpErrorFilter } from './http-error.filter';
+import { setupOpenApi } from './http-openapi';
 import { registerHttpPlugins } from './http-plugins';
 import { createResponseHeadersHook } from './http-security-headers';
-import { separateOperationsRoutes } from './http-operations';
+import { separateOperationsRoutes, serveOperationsOnly } from './http-operations';
+import { HttpAppOptions } from './interfaces';
 import {
   HEADERS_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
   MAX_BODY_DEPTH,
-  OPENAPI_PATH,
   REQUEST_ID_HEADER,
   REQUEST_TIMEOUT_MS,
   SANE_REQUEST_ID,
 } from './http.constants';
 
-/** Echoes a sane incoming request id, otherwise makes a new UUID (contract, cross-cutting). */
+/** Echoes a sane incoming request id, otherwise makes a new UUID (docs/api.md). */
 export function requestIdFor(request: { headers: IncomingHttpHeaders }): string {
   const incoming = request.headers[REQUEST_ID_HEADER];
   return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -63,19 +62,6 @@ export function createValidationPipe(): ValidationPipe {
   });
 }
 
-function setupOpenApi(app: NestFastifyApplication, config: LoadstarConfig): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('loadstar')
-      .setDescription('The loadstar HTTP API (see contract.md)')
-      .setVersion(config.version)
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup(OPENAPI_PATH, app, document, { jsonDocumentUrl: `${OPENAPI_PATH}-json` });
-}
-
 /**
  * Builds the Nest application on Fastify exactly as production runs it (request ids, error
  * shape, validation, body limit, proxy trust, timeouts, OpenAPI at `/docs` unless switched
@@ -85,14 +71,14 @@ function setupOpenApi(app: NestFastifyApplication, config: LoadstarConfig): void
  */
 export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
-  config: LoadstarConfig,
+  options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     logger: false,
     requestIdHeader: false,
     genReqId: requestIdFor,
-    trustProxy: config.http.trustProxy,
-    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    bodyLimit: options.bodyLimitBytes,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     // during shutdown a request already on a kept-alive connection is still served (with
@@ -105,7 +91,8 @@ export async function createHttpApp(
   const fastify = adapter.getInstance();
   fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
   fastify.addHook('onRequest', createResponseHeadersHook());
-  if (config.http.operations) separateOperationsRoutes(fastify);
+  if (options.operations) separateOperationsRoutes(fastify);
+  if (options.operationsOnly) serveOperationsOnly(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     abortOnError: false,
@@ -116,7 +103,7 @@ export async function createHttpApp(
   app.useLogger(app.get(PinoNestLogger));
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(createValidationPipe());
-  await registerHttpPlugins(app, config.http);
-  if (config.http.docsEnabled) setupOpenApi(app, config);
+  await registerHttpPlugins(app, options);
+  if (options.docsEnabled) setupOpenApi(app, options);
   return app;
 }

@@ -1,6 +1,6 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import Fastify, { FastifyInstance } from 'fastify';
-import { installSmallBodyCompression } from './http-compression';
+import { EncodedForms, installSmallBodyCompression, reuseEncodedForms } from './http-compression';
 
 const JSON_TYPES = /json/;
 const small = { text: 'x'.repeat(100) };
@@ -9,6 +9,7 @@ const large = { text: 'loadstar '.repeat(4_000) };
 
 describe(installSmallBodyCompression.name, () => {
   let app: FastifyInstance;
+  const kept: EncodedForms = { body: JSON.stringify({ kept: 'cached '.repeat(300) }) };
 
   beforeAll(async () => {
     app = Fastify();
@@ -17,6 +18,14 @@ describe(installSmallBodyCompression.name, () => {
     app.get('/medium', () => medium);
     app.get('/large', () => large);
     app.get('/text', (_request, reply) => reply.type('image/svg').send('x'.repeat(2_000)));
+    app.get('/kept', (_request, reply) => {
+      reuseEncodedForms(reply, kept);
+      return reply.type('application/json').send(kept.body);
+    });
+    app.get('/kept-other-body', (_request, reply) => {
+      reuseEncodedForms(reply, kept);
+      return reply.type('application/json').send(JSON.stringify(medium));
+    });
     app.get('/encoded', (_request, reply) =>
       reply.header('content-encoding', 'identity').send(medium),
     );
@@ -33,6 +42,27 @@ describe(installSmallBodyCompression.name, () => {
     expect(res.headers['vary']).toBe('accept-encoding');
     expect(res.headers['content-length']).not.toBe(String(JSON.stringify(medium).length));
     expect(JSON.parse(brotliDecompressSync(res.rawPayload).toString())).toEqual(medium);
+  });
+
+  it('compresses a body with kept forms once per encoding, then sends the kept form', async () => {
+    const first = await get('/kept', { 'accept-encoding': 'br' });
+    const brotli = kept.br;
+    expect(brotli).toBeInstanceOf(Buffer);
+    expect(kept.gzip).toBeUndefined();
+    const again = await get('/kept', { 'accept-encoding': 'br' });
+    expect(kept.br).toBe(brotli);
+    expect(again.rawPayload).toEqual(first.rawPayload);
+    expect(again.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(again.rawPayload).toString()).toBe(kept.body);
+    const gzipped = await get('/kept', { 'accept-encoding': 'gzip' });
+    expect(gunzipSync(gzipped.rawPayload).toString()).toBe(kept.body);
+    expect(kept.gzip).toBeInstanceOf(Buffer);
+  });
+
+  it("compresses another body than the kept forms' own as usual, leaving the forms", async () => {
+    const res = await get('/kept-other-body', { 'accept-encoding': 'br' });
+    expect(JSON.parse(brotliDecompressSync(res.rawPayload).toString())).toEqual(medium);
+    expect(brotliDecompressSync(kept.br!).toString()).toBe(kept.body);
   });
 
   it('falls back to gzip, and reads x-gzip as gzip', async () => {

@@ -1,6 +1,6 @@
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { Negotiator } from '@fastify/accept-negotiator';
-import type { FastifyInstance, onSendHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, onSendHookHandler } from 'fastify';
 
 /**
  * Largest body compressed in one synchronous call. `@fastify/compress` compresses through a
@@ -17,6 +17,40 @@ const BROTLI_QUALITY = 4;
 const SUPPORTED_ENCODINGS = ['br', 'gzip'];
 /** `x-gzip` is an alias of `gzip` (RFC 9110 §8.4.1.3). */
 const GZIP_ALIAS = /\bx-gzip\b/g;
+
+type SupportedEncoding = 'br' | 'gzip';
+
+/**
+ * One body and its compressed forms, kept by whoever keeps the body (the cache, beside each
+ * entry) so that a body sent many times is compressed once per encoding, not once per response.
+ */
+export interface EncodedForms {
+  readonly body: string;
+  br?: Buffer;
+  gzip?: Buffer;
+}
+
+const ENCODED_FORMS = Symbol('loadstar:encoded-forms');
+type RepliesWithForms = FastifyReply & { [ENCODED_FORMS]?: EncodedForms };
+
+/**
+ * Lets the compression hook reuse, and fill, `forms` when this reply's body is `forms.body`
+ * (any other body is compressed as usual).
+ */
+export function reuseEncodedForms(reply: FastifyReply, forms: EncodedForms): void {
+  (reply as RepliesWithForms)[ENCODED_FORMS] = forms;
+}
+
+function compress(payload: string | Buffer, encoding: SupportedEncoding, size: number): Buffer {
+  return encoding === 'br'
+    ? brotliCompressSync(payload, {
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+          [constants.BROTLI_PARAM_SIZE_HINT]: size,
+        },
+      })
+    : gzipSync(payload);
+}
 
 /** Options of {@link installSmallBodyCompression}. */
 export interface SmallBodyCompressionOptions {
@@ -37,7 +71,8 @@ function appendVary(current: unknown): string {
  * first): route hooks run after the global ones, so a reply turned into a 304 by then is not
  * compressed, and `@fastify/compress` leaves a body that already has a `Content-Encoding`.
  * Same rules as the plugin: `x-no-compression` honoured, `Accept-Encoding` negotiated (br before
- * gzip), `Vary: accept-encoding` set, `Content-Length` dropped.
+ * gzip), `Vary: accept-encoding` set, `Content-Length` dropped. A body whose reply carries its
+ * {@link EncodedForms} is compressed at most once per encoding.
  */
 export function installSmallBodyCompression(
   fastify: FastifyInstance,
@@ -61,15 +96,13 @@ export function installSmallBodyCompression(
     const encoding = negotiator.negotiate(accepted.toLowerCase().replace(GZIP_ALIAS, 'gzip'));
     if (encoding !== 'br' && encoding !== 'gzip') return done(null, payload);
 
-    const compressed =
-      encoding === 'br'
-        ? brotliCompressSync(payload, {
-            params: {
-              [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
-              [constants.BROTLI_PARAM_SIZE_HINT]: size,
-            },
-          })
-        : gzipSync(payload);
+    const forms = (reply as RepliesWithForms)[ENCODED_FORMS];
+    const kept = forms !== undefined && forms.body === payload ? forms : undefined;
+    let compressed = kept?.[encoding];
+    if (compressed === undefined) {
+      compressed = compress(payload, encoding, size);
+      if (kept !== undefined) kept[encoding] = compressed;
+    }
     void reply
       .header('content-encoding', encoding)
       .header('vary', appendVary(reply.getHeader('vary')))

@@ -9,15 +9,16 @@ import type {
   FastifyRequest,
   HookHandlerDoneFunction,
 } from 'fastify';
-import type { HttpConfig } from '@app/config';
 import { replyToClientError } from './http-client-errors';
 import {
   HEADERS_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
   OPERATIONS_PATH,
   REQUEST_TIMEOUT_MS,
+  WORKER_PATH,
 } from './http.constants';
 import { toErrorResponse } from './http.errors';
+import { HttpAppOptions } from './interfaces';
 
 /** Marks the requests that arrived on the operations listener. */
 const VIA_OPERATIONS_LISTENER = Symbol('loadstar:http:operations-listener');
@@ -59,11 +60,31 @@ export function separateOperationsRoutes(fastify: FastifyInstance): void {
         done();
         return;
       }
-      const { body } = toErrorResponse(
-        new NotFoundException(`Cannot ${request.method} ${request.url}`),
-        request.id,
-      );
-      void reply.code(404).send(body);
+      replyNotFound(request, reply);
+    },
+  );
+}
+
+/** Answers as for an unknown route, so that a route served elsewhere reveals nothing. */
+function replyNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  const { body } = toErrorResponse(
+    new NotFoundException(`Cannot ${request.method} ${request.url}`),
+    request.id,
+  );
+  void reply.code(404).send(body);
+}
+
+/**
+ * A job worker process (`PROCESS_ROLE=worker`) builds the whole application, since its
+ * handlers need the domain's services, but serves only `/health/*` and `/metrics`: every
+ * other route is a 404. Installed by `createHttpApp`.
+ */
+export function serveOperationsOnly(fastify: FastifyInstance): void {
+  fastify.addHook(
+    'onRequest',
+    (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      if (WORKER_PATH.test(request.url)) done();
+      else replyNotFound(request, reply);
     },
   );
 }
@@ -105,7 +126,7 @@ async function listenOperations(
  */
 export async function listenHttpApp(
   app: NestFastifyApplication,
-  http: Pick<HttpConfig, 'port' | 'host' | 'operations'>,
+  http: Pick<HttpAppOptions, 'port' | 'host' | 'operations'>,
 ): Promise<ListeningAddresses> {
   await app.listen({ port: http.port, host: http.host });
   const fastify = app.getHttpAdapter().getInstance();

@@ -5,9 +5,10 @@ import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import fastifyUnderPressure, { TYPE_EVENT_LOOP_DELAY } from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HttpConfig } from '@app/config';
 import { installSmallBodyCompression } from './http-compression';
 import { toErrorResponse } from './http.errors';
+import { installWriteCoalescing } from './http-write-coalescing';
+import { HttpAppOptions } from './interfaces';
 
 /** Contract: responses OVER 1 KB are compressed; `@fastify/compress` compresses from `threshold` on. */
 const COMPRESSION_THRESHOLD_BYTES = 1_025;
@@ -87,14 +88,17 @@ function createLoadShedder(fastify: FastifyInstance, sampleIntervalMs: number): 
 /**
  * Registers the HTTP runtime's Fastify plugins: load shedding first (an overloaded process
  * answers 503 before doing any work), CORS when configured, and compression of responses over
- * 1 KB (small bodies in one call, larger ones and streams by `@fastify/compress`). Security headers are set with the request id (`createResponseHeadersHook`).
+ * 1 KB (small bodies in one call, larger ones and streams by `@fastify/compress`); in-memory
+ * responses are written together once a turn's requests are read (`installWriteCoalescing`).
+ * Security headers are set with the request id (`createResponseHeadersHook`).
  */
 export async function registerHttpPlugins(
   app: NestFastifyApplication,
-  config: HttpConfig,
+  config: HttpAppOptions,
 ): Promise<void> {
   const { maxEventLoopDelayMs, maxHeapUsedRatio } = config.shedding;
   const fastify = app.getHttpAdapter().getInstance();
+  installWriteCoalescing(fastify);
   const sampleInterval = sampleIntervalFor(maxEventLoopDelayMs);
   await app.register(fastifyUnderPressure, {
     sampleInterval,

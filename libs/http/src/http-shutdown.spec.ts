@@ -6,8 +6,13 @@ import { enableGracefulShutdown, exitOnFatalErrors, ProcessEvents } from './http
 function fakeProcess() {
   const events = new EventEmitter();
   const exit = jest.fn<never, [number?]>();
-  const target = { on: events.on.bind(events), exit } as unknown as ProcessEvents;
-  return { events, exit, target };
+  let stderr = '';
+  const target = {
+    on: events.on.bind(events),
+    exit,
+    stderr: { write: (text: string) => (stderr += text) },
+  } as unknown as ProcessEvents;
+  return { events, exit, target, stderr: () => stderr };
 }
 
 /** Resolves once `exit` has been called. */
@@ -102,12 +107,16 @@ describe('enableGracefulShutdown', () => {
 describe('exitOnFatalErrors', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
-  it.each(['uncaughtException', 'unhandledRejection'])('exits 1 on %s', (event) => {
-    const { events, exit, target } = fakeProcess();
-    exitOnFatalErrors(target);
+  it.each(['uncaughtException', 'unhandledRejection'])(
+    'exits 1 on %s, saying why on stderr',
+    (event) => {
+      const { events, exit, target, stderr } = fakeProcess();
+      exitOnFatalErrors(target);
 
-    events.emit(event, new Error('boom'));
+      events.emit(event, new Error('boom'));
 
-    expect(exit).toHaveBeenCalledWith(1);
-  });
+      expect(exit).toHaveBeenCalledWith(1);
+      expect(stderr()).toMatch(/exiting so that the process is restarted: Error: boom/);
+    },
+  );
 });

@@ -23,7 +23,7 @@ export interface GracefulShutdownOptions {
 }
 
 /** The part of `process` the handlers use; a fake in unit tests. */
-export type ProcessEvents = Pick<NodeJS.Process, 'on' | 'exit'>;
+export type ProcessEvents = Pick<NodeJS.Process, 'on' | 'exit' | 'stderr'>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -32,12 +32,12 @@ function closeAfterResponse(_request: IncomingMessage, response: ServerResponse)
 }
 
 /**
- * Contract §3's shutdown on SIGTERM / SIGINT, ending the process with exit code 0:
+ * The graceful shutdown on SIGTERM / SIGINT (docs/operations.md), ending the process with exit code 0:
  * `onShutdownStart` (readiness answers 503), `delayMs`, then `app.close()`, in which Nest runs
- * `onModuleDestroy`, `beforeApplicationShutdown`, closes the listener and waits for requests in
- * flight (idle keep-alive sockets are closed at once: `forceCloseConnections: 'idle'`), then
- * `onApplicationShutdown`, where the worker pool, database pool, Redis clients and the embedded
- * PostgreSQL close. Connections still busy after `timeoutMs` are cut; a close that still hangs
+ * `onModuleDestroy`, `beforeApplicationShutdown`, closes the listener and waits until every
+ * connection has ended (requests in flight answered with `Connection: close`, kept-alive
+ * connections closed by their clients, never by this side), then `onApplicationShutdown`, where the worker pool, database pool, Redis clients and the embedded
+ * PostgreSQL close. Connections still open after `timeoutMs` are cut; a close that still hangs
  * 5 s later ends the process with exit code 1. A second signal changes nothing.
  *
  * Used instead of Nest's `enableShutdownHooks()`, which re-raises the signal after closing
@@ -88,8 +88,16 @@ async function shutDown(
   );
   await sleep(delayMs);
 
+  // Closing an idle kept-alive connection races with a proxy sending on it: the request is
+  // reset after it was sent, and a proxy may not retry a POST. So the listener only stops
+  // accepting; a request still arriving on an open connection is served (with `Connection:
+  // close`) and each connection ends when its client closes it, as a proxy does once its idle
+  // timeout passes (nginx's upstream `keepalive_timeout`, shorter than `timeoutMs`).
+  server.closeIdleConnections = () => undefined;
   const cutConnections = setTimeout(() => {
-    logger.warn(`requests still running after ${options.timeoutMs} ms; closing their connections`);
+    logger.warn(
+      `connections still open after ${options.timeoutMs} ms (requests running or clients idle); closing them`,
+    );
     server.closeAllConnections();
   }, options.timeoutMs);
   const giveUp = setTimeout(() => {
@@ -109,15 +117,26 @@ async function shutDown(
 }
 
 /**
- * Ends the process with exit code 1 after logging an `uncaughtException` or an
- * `unhandledRejection`: its state is unknown from then on, and a process that is half alive
+ * Writes `why` and the error's stack to stderr. Not through the logger: pino writes
+ * asynchronously, so a line handed to it just before `process.exit` is lost, while a write to
+ * stderr is synchronous for files, terminals and (on Linux) pipes.
+ *
+ * @example writeError('loadstar failed to start', error);
+ */
+export function writeError(why: string, error: unknown, target: ProcessEvents = process): void {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  target.stderr.write(`${why}: ${detail}\n`);
+}
+
+/**
+ * Ends the process with exit code 1 after an `uncaughtException` or an `unhandledRejection`
+ * (written to stderr): its state is unknown from then on, and a process that is half alive
  * (a listener up, a pool broken) is worse than one the cluster primary or the orchestrator
  * restarts. Install once, first thing.
  */
 export function exitOnFatalErrors(target: ProcessEvents = process): void {
-  const logger = new Logger('Process');
   const fail = (kind: string) => (error: unknown) => {
-    logger.fatal({ err: error }, `${kind}; exiting so that the process is restarted`);
+    writeError(`${kind}; exiting so that the process is restarted`, error, target);
     target.exit(1);
   };
   target.on('uncaughtException', fail('uncaught exception'));

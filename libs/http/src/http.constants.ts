@@ -1,8 +1,14 @@
-/** Header carrying the request id in both directions (contract, cross-cutting). */
+/** Header carrying the request id in both directions (docs/api.md). */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** Where Swagger UI is served (and its OpenAPI document, at `/docs-json`). */
 export const OPENAPI_PATH = 'docs';
+
+/**
+ * The domain routes' prefix: the rate limiter's `default` tier counts every route under it (the
+ * limiter's default scope), so the OpenAPI document gives each of them a `429`.
+ */
+export const RATE_LIMITED_PREFIX = '/api';
 
 /**
  * The operations routes: `/health/*`, `/metrics`, and the OpenAPI UI with its assets and
@@ -10,6 +16,9 @@ export const OPENAPI_PATH = 'docs';
  * served on the operations listener only.
  */
 export const OPERATIONS_PATH = /^\/(?:health(?:[/?]|$)|metrics(?:[/?]|$)|docs(?:[/?-]|$))/;
+
+/** The only routes a `PROCESS_ROLE=worker` process serves: `/health/*` and `/metrics`. */
+export const WORKER_PATH = /^\/(?:health(?:[/?]|$)|metrics(?:[/?]|$))/;
 
 /** Load balancers commonly close idle connections after 60 s; ours must outlive theirs. */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;

@@ -41,6 +41,8 @@ export const REDACTED_PATHS: readonly string[] = [
 export const DEFAULT_QUIET_ROUTES: readonly string[] = ['/health', '/metrics', '/docs'];
 
 export const DEFAULT_SLOW_REQUEST_MS = 500;
+/** Level of the root logger when none is given. */
+export const DEFAULT_LOG_LEVEL = 'info';
 
 /** Injection token of the stream the root logger writes to. */
 export const LOG_DESTINATION = Symbol('loadstar:logging:destination');

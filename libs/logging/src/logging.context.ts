@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Store } from 'nestjs-pino/storage';
+import { storage, type Store } from 'nestjs-pino/storage';
 
 /**
  * The request context that nestjs-pino's `Logger`/`PinoLogger` read from its
@@ -26,4 +26,9 @@ export class RequestLogContext implements Store {
   set logger(logger: Logger) {
     this.child = logger;
   }
+}
+
+/** Id of the request being served, if any (for work it hands to another process). */
+export function currentRequestId(): string | undefined {
+  return (storage.getStore() as RequestLogContext | undefined)?.requestId;
 }

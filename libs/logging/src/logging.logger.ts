@@ -1,6 +1,7 @@
 import pino, { DestinationStream, Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
-import { REDACTED, REDACTED_PATHS } from './logging.constants';
+import { traceLogFields } from '@app/tracing';
+import { DEFAULT_LOG_LEVEL, REDACTED, REDACTED_PATHS } from './logging.constants';
 import { LoggingModuleOptions } from './interfaces';
 
 /**
@@ -42,10 +43,12 @@ export function createRootLogger(
 ): Logger {
   return pino(
     {
-      level: options.level ?? 'info',
+      level: options.level ?? DEFAULT_LOG_LEVEL,
       redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err },
+      // trace_id / span_id of the active span: a log line leads to its trace (docs/tracing.md)
+      mixin: traceLogFields,
     },
     destination,
   );

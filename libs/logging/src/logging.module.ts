@@ -19,10 +19,7 @@ import {
  * through it too. Fastify's own logger stays off: nothing is logged twice.
  *
  * @example
- * LoggingModule.forRootAsync({
- *   inject: [ConfigService],
- *   useFactory: (config: LoadstarConfigService) => config.get('log', { infer: true }),
- * })
+ * LoggingModule.forRoot({ level: 'info', slowRequestMs: 500 })
  */
 @Module({})
 export class LoggingModule implements OnApplicationShutdown {

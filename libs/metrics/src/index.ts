@@ -1,6 +1,6 @@
 export * from './interfaces';
 export { MetricsModule } from './metrics.module';
-export { MetricsService } from './metrics.service';
+export { MetricsService, type Scrape } from './metrics.service';
 export {
   answerPrimaryMetricsRequests,
   clusterMetrics,

@@ -1,7 +1,7 @@
 /** Where Prometheus scrapes; outside `/api`, so never cached or rate limited. */
 export const METRICS_PATH = '/metrics';
 
-/** The HTTP duration histogram of contract §3. */
+/** The HTTP duration histogram (docs/observability.md). */
 export const HTTP_REQUEST_DURATION = 'http_request_duration_seconds';
 
 /**
@@ -15,8 +15,13 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
-/** The database pool gauge of contract §3, read from `DatabaseService.poolStats()` on scrape. */
+/** The database pool gauge (docs/observability.md), read from `DatabaseService.poolStats()` on scrape. */
 export const DB_POOL_CONNECTIONS = 'db_pool_connections';
+
+/** Per-replica gauges (docs/observability.md), read from `DatabaseService.replicaStats()` on scrape. */
+export const DB_REPLICA_POOL_CONNECTIONS = 'db_replica_pool_connections';
+export const DB_REPLICA_LAG_SECONDS = 'db_replica_lag_seconds';
+export const DB_REPLICA_IN_ROTATION = 'db_replica_in_rotation';
 
 /**
  * prom-client defaults that are gauges with a counter's `_total` suffix, which `promtool check

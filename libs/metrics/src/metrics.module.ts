@@ -11,7 +11,7 @@ import {
 import { MetricsService } from './metrics.service';
 
 /**
- * Prometheus metrics at `GET /metrics` (contract §3) through `@willsoto/nestjs-prometheus`
+ * Prometheus metrics at `GET /metrics` (docs/observability.md) through `@willsoto/nestjs-prometheus`
  * on prom-client's default registry: the HTTP duration histogram by route template, Node's
  * runtime metrics, the database pool, and every metric other modules declare with
  * `makeCounterProvider` / `makeGaugeProvider` / `makeHistogramProvider` and inject with
@@ -19,12 +19,7 @@ import { MetricsService } from './metrics.service';
  * workers' metrics, aggregated by the primary (`serveClusterMetrics()`).
  *
  * @example
- * MetricsModule.forRootAsync({
- *   inject: [ConfigService],
- *   useFactory: (config: LoadstarConfigService) => ({
- *     clusterWorker: config.get('cluster', { infer: true }).workers > 0,
- *   }),
- * })
+ * MetricsModule.forRoot({ token: process.env.METRICS_TOKEN, clusterWorker: cluster.isWorker })
  */
 @Module({})
 export class MetricsModule {

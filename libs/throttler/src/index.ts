@@ -5,12 +5,13 @@ export { RateLimitFailuresService } from './throttler-failures.service';
 export {
   RateLimit,
   RateLimitFailures,
-  RateLimitFailuresOptions,
-  RateLimitKeySource,
-  RateLimitOptions,
+  type RateLimitFailuresOptions,
+  type RateLimitKeySource,
+  type RateLimitOptions,
   SkipRateLimit,
 } from './throttler.decorators';
 export {
+  DEFAULT_KEY_PREFIX as DEFAULT_RATE_LIMIT_KEY_PREFIX,
   RATE_LIMIT_REJECTIONS_METRIC,
   RATE_LIMIT_STORAGE_FAILURES_METRIC,
 } from './throttler.constants';

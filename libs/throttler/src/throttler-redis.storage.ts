@@ -1,5 +1,8 @@
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CommandParser, createClient, defineScript } from '@redis/client';
+import { CommandParser, defineScript } from '@redis/client';
+import { RedisCommands, RedisConnection, RedisConnectionOptions } from '@app/redis';
+import type { Context } from '@opentelemetry/api';
+import { failSpan, recordedContext, startBatchSpan, withSpan } from '@app/tracing';
 import { MemoryThrottlerStorage } from './throttler-memory.storage';
 import { RateLimitStorage, ThrottlerStorageRecord, windowRecord } from './throttler.storage';
 
@@ -39,34 +42,10 @@ return reply`,
   transformReply: undefined as unknown as () => number[],
 });
 
-/** A refused connection must not delay the start longer than this. */
-const CONNECT_TIMEOUT_MS = 1_000;
-/** Reconnection backs off up to this, so limiting resumes within about a second of Redis. */
-const MAX_RECONNECT_DELAY_MS = 1_000;
-
 /** Most keys one script call counts; a larger burst is sent as several calls. */
 const MAX_KEYS_PER_CALL = 1_000;
 
-/**
- * Commands written and not answered yet, at most: a Redis that stops answering (but keeps the
- * connection) then costs bounded memory, and further checks fail at once instead of piling up.
- */
-const MAX_PENDING_COMMANDS = 10_000;
-
-function createLimiterClient(url: string) {
-  return createClient({
-    url,
-    // Rejected at once while disconnected: a queue would stall requests during an outage and
-    // replay stale increments after it.
-    disableOfflineQueue: true,
-    commandsQueueMaxLength: MAX_PENDING_COMMANDS,
-    socket: {
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
-    },
-    scripts: { hits: HITS_SCRIPT },
-  });
-}
+const LIMITER_SCRIPTS = { hits: HITS_SCRIPT };
 
 class StorageTimeoutError extends Error {
   constructor(timeoutMs: number) {
@@ -77,6 +56,8 @@ class StorageTimeoutError extends Error {
 /** A request waiting for its hit to be counted. */
 interface Waiter {
   limit: number;
+  /** The request's trace context, when it is being traced. */
+  traced: Context | undefined;
   resolve(record: ThrottlerStorageRecord): void;
   reject(error: Error): void;
 }
@@ -100,8 +81,8 @@ interface PendingKey {
  * (one `EVALSHA` per turn, not per request), and all hits on one key in it in one `INCRBY`;
  * refunds and resets ride in the same call. Each hit still gets its own count (a key's waiters
  * get consecutive counts in arrival order), so limits are as exact as with one command per
- * hit. Its own client (on `@redis/client`, the app's one Redis library) because the limiter
- * needs the offline queue off, a bounded queue and a timeout of milliseconds.
+ * hit. Its own connection (`@app/redis`, with the app's one Redis policy: offline queue off, a
+ * bounded queue) so that its timeout of milliseconds waits behind no other user's commands.
  *
  * While Redis fails, the keys of the `localTiers` are counted in this process's memory instead
  * (exact per process), so their limits hold through an outage whatever the fail-open setting
@@ -111,21 +92,25 @@ export class RedisThrottlerStorage
   implements RateLimitStorage, OnModuleInit, OnApplicationShutdown
 {
   private readonly logger = new Logger('RateLimitStorage');
-  private readonly client: ReturnType<typeof createLimiterClient>;
+  private readonly connection: RedisConnection<typeof LIMITER_SCRIPTS>;
+  private readonly client: RedisCommands<typeof LIMITER_SCRIPTS>;
   private readonly timeoutError: StorageTimeoutError;
+  private readonly awayError: Error;
   private readonly local = new MemoryThrottlerStorage();
   private batch = new Map<string, PendingKey>();
   private reachable = true;
 
   constructor(
-    url: string,
+    redis: RedisConnectionOptions,
     private readonly timeoutMs: number,
     private readonly localTiers: ReadonlySet<string> = new Set(),
   ) {
-    this.client = createLimiterClient(url);
+    this.connection = new RedisConnection(redis, 'rate-limit', LIMITER_SCRIPTS);
+    this.client = this.connection.client;
     // one instance: a stalled Redis makes every check time out, and the stack is never read
     this.timeoutError = new StorageTimeoutError(timeoutMs);
-    this.client.on('error', (error: Error) => {
+    this.awayError = new Error('Redis unavailable');
+    this.connection.on('down', (error) => {
       if (!this.reachable) return;
       this.reachable = false;
       const local = [...this.localTiers].join(', ');
@@ -134,7 +119,7 @@ export class RedisThrottlerStorage
           (local ? `; tiers ${local} are counted in this process meanwhile` : ''),
       );
     });
-    this.client.on('ready', () => {
+    this.connection.on('ready', () => {
       if (this.reachable) return;
       this.reachable = true;
       this.logger.log('Redis reachable again');
@@ -142,20 +127,11 @@ export class RedisThrottlerStorage
   }
 
   /**
-   * Connects, waiting at most {@link CONNECT_TIMEOUT_MS}: an unreachable Redis must not stop
-   * the start (the limiter's fail-open setting decides meanwhile); the client keeps retrying.
+   * Connects, waiting at most the connect timeout: an unreachable Redis must not stop the
+   * start (the limiter's fail-open setting decides meanwhile); the connection keeps retrying.
    */
-  async onModuleInit(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const connected = this.client.connect().then(
-      () => true,
-      () => false,
-    );
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS);
-    });
-    await Promise.race([connected, timedOut]);
-    clearTimeout(timer);
+  onModuleInit(): Promise<void> {
+    return this.connection.connect();
   }
 
   /** Counts one hit on `key` with the next batch (see the class). */
@@ -169,7 +145,7 @@ export class RedisThrottlerStorage
     return new Promise((resolve, reject) => {
       const pending = this.pending(key, tier);
       pending.ttlMs = ttlMs;
-      pending.waiters.push({ limit, resolve, reject });
+      pending.waiters.push({ limit, traced: recordedContext(), resolve, reject });
     });
   }
 
@@ -190,42 +166,83 @@ export class RedisThrottlerStorage
   }
 
   onApplicationShutdown(): void {
-    if (this.client.isOpen) this.client.destroy();
+    this.connection.destroy();
     this.local.onApplicationShutdown();
   }
 
-  /**
-   * Sends the batch in one script call. Its waiters fail after the storage timeout even when
-   * the call was already sent: node-redis's own command timeout only covers the wait before
-   * writing, not the wait for the reply. The timeout starts once the call is written (node-redis
-   * writes in its next `setImmediate`, which runs before this one), and the failure waits for
-   * the loop's I/O phase after the timer: in a burst that lags this process's event loop,
-   * replies already received are read first, so the lag is not taken for a slow Redis (which
-   * would fail open and admit more than the limit).
-   */
+  /** Sends the batch: one script call, or one per hash slot on Redis Cluster ({@link bySlot}). */
   private readonly flush = (): void => {
     const batch = this.batch;
     if (batch.size === 0) return;
     this.batch = new Map();
+    // On Redis Cluster a failed master leaves the connection away until the slot map has a
+    // live master for every slot: counting the other slots meanwhile would flip the guard
+    // between "unavailable" and "available again" (and log it) on every request.
+    if (!this.connection.isReady) return this.failBatch(batch, this.awayError);
+    for (const slice of this.bySlot(batch)) this.send(slice);
+  };
+
+  /**
+   * The batch in the pieces one script call may count: on Redis Cluster a script's keys must
+   * share a hash slot, so each slot's keys go in a call of their own (sent together, each to
+   * the node serving it); on one server the whole batch is one call.
+   */
+  private bySlot(batch: Map<string, PendingKey>): Iterable<Map<string, PendingKey>> {
+    if (!this.connection.cluster) return [batch];
+    const slices = new Map<number | undefined, Map<string, PendingKey>>();
+    for (const [key, pending] of batch) {
+      const slot = this.connection.slotOf(key);
+      let slice = slices.get(slot);
+      if (slice === undefined) slices.set(slot, (slice = new Map()));
+      slice.set(key, pending);
+    }
+    return slices.values();
+  }
+
+  /**
+   * One script call for `batch`. Its waiters fail after the storage timeout even when the call
+   * was already sent: node-redis's own command timeout only covers the wait before writing, not
+   * the wait for the reply. The timeout starts once the call is written (node-redis writes in
+   * its next `setImmediate`, which runs before this one), and the failure waits for the loop's
+   * I/O phase after the timer: in a burst that lags this process's event loop, replies already
+   * received are read first, so the lag is not taken for a slow Redis (which would fail open
+   * and admit more than the limit).
+   */
+  private send(batch: Map<string, PendingKey>): void {
     const keys: string[] = [];
     const changes: string[] = [];
+    const traced: Context[] = [];
+    let hits = 0;
     for (const [key, { ttlMs, waiters, refunds, reset }] of batch) {
       keys.push(key);
       changes.push(String(ttlMs), String(waiters.length), String(refunds), reset ? '1' : '0');
+      hits += waiters.length;
+      for (const { traced: context } of waiters) if (context) traced.push(context);
     }
+    // one span for the call, whichever requests it counts for (docs/tracing.md)
+    const span = startBatchSpan('rate_limit.check', traced, {
+      'rate_limit.keys': keys.length,
+      'rate_limit.hits': hits,
+    });
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
     const fail = (error: Error) => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      if (span) {
+        failSpan(span, error);
+        span.end();
+      }
       this.failBatch(batch, error);
     };
-    this.client.hits(keys, changes).then(
+    const call = () => this.client.hits(keys, changes);
+    (span ? withSpan(span, call) : call()).then(
       (reply) => {
         if (finished) return;
         finished = true;
         clearTimeout(timer);
+        span?.end();
         let index = 0;
         for (const { waiters, settled } of batch.values()) {
           const total = reply[index++];
@@ -244,7 +261,7 @@ export class RedisThrottlerStorage
         timer = setTimeout(() => setImmediate(fail, this.timeoutError), this.timeoutMs);
       }
     });
-  };
+  }
 
   /**
    * A batch Redis did not count: the keys of local tiers are counted in this process instead,

@@ -10,6 +10,13 @@ export const RATE_LIMIT_SKIP = 'loadstar:throttler:skip';
  */
 export const NEST_SKIP_METADATA_PREFIX = 'THROTTLER:SKIP';
 
+/** Prefixes of the metadata `@Throttle({ <name>: … })` of `@nestjs/throttler` writes per name. */
+export const NEST_LIMIT_METADATA_PREFIX = 'THROTTLER:LIMIT';
+export const NEST_TTL_METADATA_PREFIX = 'THROTTLER:TTL';
+export const NEST_BLOCK_DURATION_METADATA_PREFIX = 'THROTTLER:BLOCK_DURATION';
+export const NEST_TRACKER_METADATA_PREFIX = 'THROTTLER:TRACKER';
+export const NEST_KEY_GENERATOR_METADATA_PREFIX = 'THROTTLER:KEY_GENERATOR';
+
 /** The tier every route in scope belongs to, whatever else it joins. */
 export const DEFAULT_TIER = 'default';
 

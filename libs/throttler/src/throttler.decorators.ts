@@ -1,8 +1,8 @@
 import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
-import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import type { RateLimitTierName } from '@app/config';
+import { ApiResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { RATE_LIMIT_FAILURES, RATE_LIMIT_SKIP, RATE_LIMIT_TIER } from './throttler.constants';
 import { RateLimitFailuresInterceptor } from './throttler-failures.interceptor';
+import type { RateLimitTierName } from './interfaces';
 
 /**
  * What a tier's counter is keyed by on a route:
@@ -115,6 +115,10 @@ export function RateLimitFailures(options: RateLimitFailuresOptions): MethodDeco
     UseInterceptors(RateLimitFailuresInterceptor),
     ApiTooManyRequestsResponse({
       description: 'too many failed attempts, or the account is slowed down; see Retry-After',
+    }),
+    ApiResponse({
+      status: options.failureStatus ?? 401,
+      description: 'a failed attempt (counted against the limits)',
     }),
   );
 }

@@ -25,6 +25,7 @@ import {
   RATE_LIMIT_TIER,
 } from './throttler.constants';
 import { RATE_LIMIT_MODULE_OPTIONS } from './throttler.module-definition';
+import { readRouteThrottles } from './throttler.nest-metadata';
 import type { ThrottlerStorageRecord } from './throttler.storage';
 import { RateLimitIdentify, RateLimitModuleOptions } from './interfaces';
 
@@ -33,7 +34,10 @@ interface Check {
   readonly tier: string;
   readonly limit: number;
   readonly ttlMs: number;
-  /** `<keyPrefix><tier>:`, so a request's key costs one concatenation. */
+  /**
+   * `<keyPrefix><tier>:`, so a request's key costs one concatenation; a route's own counter
+   * (set by `@Throttle`) is `<keyPrefix><tier>@<Controller>.<method>:`.
+   */
   readonly keyPrefix: string;
   readonly source: 'client' | 'user' | 'address' | 'body';
   /** The body field of a `body.<field>` source. */
@@ -66,7 +70,9 @@ const USER_KEY = 'u:';
 
 /**
  * The global rate-limit guard. `default` applies to every route under the scope, a tier named
- * by `@RateLimit` on top; `@SkipRateLimit` (or Nest's `@SkipThrottle`) removes tiers.
+ * by `@RateLimit` on top; `@SkipRateLimit` (or Nest's `@SkipThrottle`) removes tiers. Nest's
+ * `@Throttle({ <name>: { limit, ttl } })` gives the route a counter of its own under that name,
+ * replacing the shared one of the tier of that name (or adding one keyed by `client`).
  *
  * Unlike `@nestjs/throttler`'s own guard, which re-reads five metadata entries per tier and
  * hashes each key with SHA-256 on every request, this one resolves a route's tiers once (on its
@@ -233,7 +239,9 @@ export class RateLimitGuard implements CanActivate {
     if (route === undefined || !(route === this.scope || route.startsWith(`${this.scope}/`))) {
       return UNLIMITED;
     }
-    const targets = [context.getHandler(), context.getClass()];
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    const targets = [handler, controller];
     const skip = this.reflector.getAllAndOverride<true | string[] | undefined>(
       RATE_LIMIT_SKIP,
       targets,
@@ -247,6 +255,12 @@ export class RateLimitGuard implements CanActivate {
     if (selection?.tier !== DEFAULT_TIER) joined.push({ tier: DEFAULT_TIER, by: ['client'] });
     if (selection) joined.push(selection);
 
+    const throttles = readRouteThrottles(this.reflector, handler, controller);
+    const routeKey = `@${controller.name}.${handler.name}`;
+    for (const name of throttles.keys()) {
+      if (!joined.some(({ tier }) => tier === name)) joined.push({ tier: name, by: ['client'] });
+    }
+
     const checks: Check[] = [];
     for (const { tier, by } of joined) {
       const skipped =
@@ -256,11 +270,15 @@ export class RateLimitGuard implements CanActivate {
           targets,
         );
       if (skipped) continue;
-      const policy = this.options.tiers[tier];
+      const own = throttles.get(tier);
+      const policy = own ?? this.options.tiers[tier];
       if (policy === undefined) {
         throw new Error(`@RateLimit('${tier}') names a tier that is not configured`);
       }
-      for (const source of by) checks.push(this.check(tier, policy.limit, policy.ttlMs, source));
+      const counter = own ? tier + routeKey : tier;
+      for (const source of by) {
+        checks.push(this.check(tier, counter, policy.limit, policy.ttlMs, source));
+      }
     }
     const localTiers = this.options.localFallbackTiers ?? [];
     return {
@@ -270,13 +288,19 @@ export class RateLimitGuard implements CanActivate {
     };
   }
 
-  private check(tier: string, limit: number, ttlMs: number, source: RateLimitKeySource): Check {
+  private check(
+    tier: string,
+    counter: string,
+    limit: number,
+    ttlMs: number,
+    source: RateLimitKeySource,
+  ): Check {
     const body = source.startsWith(BODY_SOURCE);
     return {
       tier,
       limit,
       ttlMs,
-      keyPrefix: `${this.keyPrefix}${tier}:`,
+      keyPrefix: `${this.keyPrefix}${counter}:`,
       source: body ? 'body' : (source as 'client' | 'user' | 'address'),
       field: body ? source.slice(BODY_SOURCE.length) : '',
       rejections: this.rejections.labels(tier),

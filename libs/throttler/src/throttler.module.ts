@@ -1,4 +1,5 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule, ThrottlerModuleOptions, ThrottlerStorage } from '@nestjs/throttler';
 import { makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import {
@@ -7,6 +8,7 @@ import {
   RATE_LIMIT_STORAGE_FAILURES_METRIC,
 } from './throttler.constants';
 import { RateLimitGuard } from './throttler.guard';
+import { NestThrottleCheck } from './throttler.nest-metadata';
 import { RateLimitFailuresService } from './throttler-failures.service';
 import { MemoryThrottlerStorage } from './throttler-memory.storage';
 import {
@@ -19,14 +21,14 @@ import { RedisThrottlerStorage } from './throttler-redis.storage';
 import { RateLimitModuleOptions } from './interfaces';
 
 /**
- * Redis when a URL is configured, so every process shares the counters; otherwise this
+ * Redis when a connection is configured, so every process shares the counters; otherwise this
  * process's memory, with a warning when several workers would each count alone.
  */
 function createStorage(options: RateLimitModuleOptions): ThrottlerStorage {
   if (options.enabled === false) return new MemoryThrottlerStorage();
-  if (options.redisUrl) {
+  if (options.redisConnection) {
     return new RedisThrottlerStorage(
-      options.redisUrl,
+      options.redisConnection,
       options.storageTimeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS,
       new Set(options.localFallbackTiers),
     );
@@ -64,10 +66,12 @@ function toThrottlerOptions(options: RateLimitModuleOptions): ThrottlerModuleOpt
  * @example
  * RateLimitModule.forRootAsync({
  *   isGlobal: true,
- *   inject: [ConfigService],
- *   useFactory: (config: LoadstarConfigService) => ({
- *     ...config.get('rateLimit', { infer: true }),
- *     redisUrl: config.get('redis', { infer: true }).url,
+ *   inject: [JwtService],
+ *   useFactory: (jwt: JwtService) => ({
+ *     tiers: { default: { limit: 600, ttlMs: 60_000 } },
+ *     failOpen: true,
+ *     redisConnection: { url: 'redis://127.0.0.1:6379' },
+ *     identify: (request) => verifyBearer(jwt, request)?.id,
  *   }),
  * }),
  * // providers: [{ provide: APP_GUARD, useExisting: RateLimitGuard }]
@@ -88,6 +92,7 @@ export class RateLimitModule {
       module: RateLimitModule,
       global,
       imports: [
+        DiscoveryModule,
         optionsModule,
         ThrottlerModule.forRootAsync({
           imports: [optionsModule],
@@ -107,6 +112,7 @@ export class RateLimitModule {
         }),
         RateLimitGuard,
         RateLimitFailuresService,
+        NestThrottleCheck,
       ],
       exports: [RateLimitGuard, RateLimitFailuresService],
     };

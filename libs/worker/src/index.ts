@@ -1,7 +1,7 @@
 export * from './interfaces';
 export { WorkerModule } from './worker.module';
 export { WorkerService } from './worker.service';
-export { defineWorkerTask, WorkerTask, WorkerTaskHandler } from './worker-task';
+export { defineWorkerTask, type WorkerTask, type WorkerTaskHandler } from './worker-task';
 export { DisconnectSignal } from './worker.decorators';
 export {
   ClientDisconnectedException,

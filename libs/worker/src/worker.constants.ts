@@ -11,7 +11,7 @@ export const DEFAULT_RESOURCE_LIMITS: ResourceLimits = {
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 export const DEFAULT_NICE_INCREMENT = 10;
 
-/** Metric names (contract §3). */
+/** Metric names (docs/observability.md). */
 export const WORKER_POOL_QUEUE_SIZE = 'worker_pool_queue_size';
 export const WORKER_POOL_UTILIZATION = 'worker_pool_utilization';
 export const WORKER_POOL_TASK_DURATION = 'worker_pool_task_duration_seconds';

@@ -13,11 +13,7 @@ import { WorkerService } from './worker.service';
  * pool of the process available to every feature module.
  *
  * @example
- * WorkerModule.forRootAsync({
- *   isGlobal: true,
- *   inject: [ConfigService],
- *   useFactory: (config: LoadstarConfigService) => config.get('workerPool', { infer: true }),
- * })
+ * WorkerModule.forRoot({ size: 3, maxQueue: 192, taskTimeoutMs: 30_000, offload: true, isGlobal: true })
  */
 @Module({
   providers: [

@@ -1,8 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { inSpan, runningTracing, traceCarrier } from '@app/tracing';
 import { Piscina } from 'piscina';
 import type { Gauge, Histogram } from 'prom-client';
 import { RunTaskOptions, TaskPriority, WorkerModuleOptions } from './interfaces';
+import type tracedTask from './tasks/traced.task';
+import type { TracedTaskInput } from './tasks/traced.task';
 import type warmUp from './tasks/warm-up.task';
 import { defineWorkerTask, WorkerTask } from './worker-task';
 import {
@@ -41,6 +44,7 @@ function threadExecArgv(): string[] | undefined {
   ];
 }
 const WARM_UP = defineWorkerTask<typeof warmUp>(require.resolve('./tasks/warm-up.task'));
+const TRACED = defineWorkerTask<typeof tracedTask>(require.resolve('./tasks/traced.task'));
 
 type TaskOutcome = 'ok' | 'error' | 'aborted' | 'timeout' | 'busy';
 type Handler = (input: unknown) => unknown;
@@ -109,19 +113,23 @@ export class WorkerService implements OnModuleInit, OnApplicationShutdown {
    * @throws WorkerTaskTimeoutException (503) when the task is over `taskTimeoutMs`
    * @throws the `AbortError` of piscina when `options.signal` aborts it first
    */
-  async run<I, O>(task: WorkerTask<I, O>, input: I, options: RunTaskOptions = {}): Promise<O> {
-    const stopTimer = this.durationHistogram.startTimer({ task: task.name });
-    let outcome: TaskOutcome = 'ok';
-    try {
-      return this.pool
-        ? await this.runPooled(this.pool, task, input, options)
-        : await this.runInline(task, input, options.signal);
-    } catch (error) {
-      outcome = outcomeOf(error);
-      throw error;
-    } finally {
-      stopTimer({ outcome });
-    }
+  run<I, O>(task: WorkerTask<I, O>, input: I, options: RunTaskOptions = {}): Promise<O> {
+    // the span covers the wait for a thread too; the thread's own span is its child
+    return inSpan('worker.run', { 'worker.task': task.name }, async (span) => {
+      const stopTimer = this.durationHistogram.startTimer({ task: task.name });
+      let outcome: TaskOutcome = 'ok';
+      try {
+        return this.pool
+          ? await this.runPooled(this.pool, task, input, options)
+          : await this.runInline(task, input, options.signal);
+      } catch (error) {
+        outcome = outcomeOf(error);
+        throw error;
+      } finally {
+        stopTimer({ outcome });
+        span?.setAttribute('worker.outcome', outcome);
+      }
+    });
   }
 
   onModuleInit(): void {
@@ -158,6 +166,9 @@ export class WorkerService implements OnModuleInit, OnApplicationShutdown {
       resourceLimits: { ...DEFAULT_RESOURCE_LIMITS, ...resourceLimits },
       closeTimeout: closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
       execArgv: threadExecArgv(),
+      // With tracing, a thread exports its spans on a timer between tasks, which a thread
+      // paused in Atomics.wait (piscina's default) would never run.
+      atomics: runningTracing() ? 'async' : 'sync',
     });
     // A thread that dies outside a task (e.g. over its resource limits) is replaced by
     // piscina; without a listener the event would crash the process.
@@ -180,8 +191,12 @@ export class WorkerService implements OnModuleInit, OnApplicationShutdown {
     try {
       await this.turn(pool, priority, abort);
       try {
-        return (await pool.run(input, {
-          filename: task.filename,
+        const carrier = traceCarrier();
+        const message: TracedTaskInput | I = carrier
+          ? { filename: task.filename, name: task.name, input, carrier }
+          : input;
+        return (await pool.run(message, {
+          filename: carrier ? TRACED.filename : task.filename,
           signal: abort,
           transferList,
         })) as O;

@@ -1,8 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
-
-const normaliseEmail = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
+import { normaliseEmail } from './email.transform';
 
 export class RegisterDto {
   /** stored lower-cased */
@@ -20,23 +18,4 @@ export class RegisterDto {
   @IsString()
   @Length(1, 100)
   name!: string;
-}
-
-export class LoginDto {
-  @Transform(normaliseEmail)
-  @IsString()
-  @Length(1, 254)
-  email!: string;
-
-  @IsString()
-  @Length(1, 128)
-  password!: string;
-}
-
-export class AccessTokenDto {
-  accessToken!: string;
-  /** always `Bearer` */
-  tokenType!: 'Bearer';
-  /** seconds until the token expires */
-  expiresIn!: number;
 }

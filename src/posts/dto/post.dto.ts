@@ -11,10 +11,3 @@ export class PostDto {
   /** ISO 8601 */
   updatedAt!: string;
 }
-
-/** One page of posts, newest first. */
-export class PostPageDto {
-  items!: PostDto[];
-  /** pass as `cursor` for the next page; `null` on the last page */
-  nextCursor!: string | null;
-}

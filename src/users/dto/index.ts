@@ -1,3 +1,3 @@
-export * from './dashboard.dto';
 export * from './update-user.dto';
+export * from './me.dto';
 export * from './user.dto';

@@ -8,8 +8,3 @@ export class UserDto {
   /** ISO 8601 */
   updatedAt!: string;
 }
-
-/** The signed-in user's own view of themselves. */
-export class MeDto extends UserDto {
-  email!: string;
-}

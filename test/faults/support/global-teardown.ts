@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import e2eGlobalTeardown from '../../setup/global-teardown';
+import { stopEmbeddedTestDatabase } from '../../setup/global-teardown';
 import { readRecords, renderReport, renderSummaryTable, RESULTS_DIR_ENV } from './report';
 
 const REPORT_FILE = resolve(__dirname, '..', '..', '..', 'reports', 'faults.md');
@@ -18,6 +18,6 @@ export default async function faultsGlobalTeardown(): Promise<void> {
     process.stdout.write(`\nFault scenarios (${REPORT_FILE}):\n${renderSummaryTable(records)}\n`);
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true });
-    await e2eGlobalTeardown();
+    await stopEmbeddedTestDatabase();
   }
 }

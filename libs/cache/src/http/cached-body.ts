@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import type { EncodedForms } from '@app/http';
 
 /**
  * A response as cached: the JSON body already serialized and its entity tag, both computed
@@ -19,6 +20,18 @@ export function etagOf(body: string): string {
 export function toCachedBody(value: unknown): CachedBody {
   const body = JSON.stringify(value) ?? 'null';
   return { body, etag: etagOf(body) };
+}
+
+const encodedForms = new WeakMap<CachedBody, EncodedForms>();
+
+/**
+ * The compressed forms of a cached body, filled by the compression hook on first use and kept
+ * as long as the entry: a hit sent compressed is compressed once per encoding, not per response.
+ */
+export function encodedFormsOf(cached: CachedBody): EncodedForms {
+  let forms = encodedForms.get(cached);
+  if (forms === undefined) encodedForms.set(cached, (forms = { body: cached.body }));
+  return forms;
 }
 
 /** Joins cached bodies into a JSON array without parsing them; `undefined` becomes `null`. */

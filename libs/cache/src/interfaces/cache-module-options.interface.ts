@@ -1,4 +1,6 @@
-/** Options of {@link CacheModule}; every duration is in milliseconds (cache-manager ≥ 5). */
+import type { RedisConnectionOptions } from '@app/redis';
+
+/** Options of {@link CacheModule}; every duration is in milliseconds. */
 export interface CacheModuleOptions {
   /**
    * `false` turns the cache off without touching the decorators: every read loads (responses
@@ -7,10 +9,18 @@ export interface CacheModuleOptions {
    */
   enabled?: boolean;
   /**
-   * `redis://…` of the shared tier. Unset: one in-process LRU, private to this process.
-   * @example 'redis://127.0.0.1:6379'
+   * Serve L1 hits of `@Cached()` routes from a Fastify hook ahead of Nest's router, with the
+   * same guards, headers and answers (see `CacheFastPath`); `false` sends every request
+   * through Nest's pipeline.
+   * @default true
    */
-  redisUrl?: string;
+  fastPath?: boolean;
+  /**
+   * The Redis of the shared tier (one server, Sentinel or Cluster). Unset: one in-process LRU,
+   * private to this process.
+   * @example { url: 'redis://127.0.0.1:6379' }
+   */
+  redisConnection?: RedisConnectionOptions;
   /**
    * TTL of an entry whose decorator or call gives none.
    * @default 300_000
@@ -38,6 +48,14 @@ export interface CacheModuleOptions {
     /** Longest pause between reconnection attempts (exponential backoff up to it). @default 2_000 */
     maxReconnectDelayMs?: number;
   };
+  /**
+   * Runs a route's writes to the cache (`@CachePut()`, `@CacheEvict()`) once they may run:
+   * give it a hook that waits for the route's database transaction to commit
+   * (`DatabaseService.afterCommit`), so the cache never shows a change that is rolled back.
+   * @default runs them at once
+   * @example (writes) => database.afterCommit(writes)
+   */
+  deferWrites?: (writes: () => Promise<void>) => Promise<void>;
   /** The cross-process fill lock (one loader per key across processes). */
   lock?: {
     /** Lock lifetime: a holder that dies blocks the key at most this long. @default 3_000 */

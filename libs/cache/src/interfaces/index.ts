@@ -1,2 +1,3 @@
 export * from './cache-decorator-options.interface';
 export * from './cache-module-options.interface';
+export * from './cache-read.interface';

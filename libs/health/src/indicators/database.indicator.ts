@@ -10,8 +10,7 @@ import { withTimeout } from '../health.timeout';
 import { HealthModuleOptions } from '../interfaces';
 
 /** The primary's connection settings, as the application's data source was configured. */
-function primaryConnection(options: PostgresConnectionOptions): ClientConfig {
-  const primary = options.replication?.master ?? options;
+function primaryConnection(primary: PostgresConnectionOptions): ClientConfig {
   if (primary.url) return { connectionString: primary.url };
   return {
     host: primary.host,

@@ -1,9 +1,12 @@
+import type { RedisConnectionOptions } from '@app/redis';
+
 /** Options of {@link HealthModule}. */
 export interface HealthModuleOptions {
   /**
-   * Redis to ping for readiness (`REDIS_URL`); not checked when unset.
+   * Redis to ping for readiness (one server, or the primary on Sentinel); not checked when
+   * unset.
    */
-  redisUrl?: string;
+  redisConnection?: RedisConnectionOptions;
   /**
    * Whether readiness fails while Redis is unreachable. When `false`, Redis being down leaves
    * readiness at 200 with Redis listed under `degraded`: the app serves without it.

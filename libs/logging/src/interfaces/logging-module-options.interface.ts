@@ -1,6 +1,6 @@
 import type { DestinationStream, LevelWithSilent } from 'pino';
 
-/** Options of {@link LoggingModule}; `config.get('log')` fits as is. */
+/** Options of {@link LoggingModule} (`LOG_*` variables in docs/configuration.md). */
 export interface LoggingModuleOptions {
   /**
    * Lowest level written (`LOG_LEVEL`).

@@ -1,5 +1,30 @@
-import type { RateLimitTier } from '@app/config';
 import type { FastifyRequest } from 'fastify';
+import type { RedisConnectionOptions } from '@app/redis';
+
+/** A `count/window` rate-limit tier, e.g. `600/1m`. */
+export interface RateLimitTier {
+  /** Requests allowed per window. */
+  limit: number;
+  /** Window length in milliseconds. */
+  ttlMs: number;
+}
+
+/**
+ * The application's tier names, one key per tier, declared by the application through module
+ * augmentation, so `@RateLimit('typo')` fails to compile:
+ *
+ * @example
+ * declare module '@app/throttler' {
+ *   interface RateLimitTiers { default: RateLimitTier; expensive: RateLimitTier }
+ * }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by augmentation
+export interface RateLimitTiers {}
+
+/** A tier's name: a key of {@link RateLimitTiers}, any string while none is declared. */
+export type RateLimitTierName = [keyof RateLimitTiers] extends [never]
+  ? string
+  : Extract<keyof RateLimitTiers, string>;
 
 /**
  * Tells who is calling, before any route guard runs: the authenticated user's id, or
@@ -17,7 +42,8 @@ export interface RateLimitModuleOptions {
    */
   enabled?: boolean;
   /**
-   * Named tiers (`count/window`), usually `config.get('rateLimit').tiers`. `default` applies to
+   * Named tiers (`count/window`); a tier that a decorator names and this lacks stops the start.
+   * `default` applies to
    * every route in {@link scope}; the others only to routes decorated with `@RateLimit(name)`.
    */
   tiers: Record<string, RateLimitTier>;
@@ -27,11 +53,11 @@ export interface RateLimitModuleOptions {
    */
   failOpen: boolean;
   /**
-   * `redis://…` shared by every process and instance, so limits hold across all of them.
-   * Unset: counters stay in this process.
+   * The Redis (one server, Sentinel or Cluster) shared by every process and instance, so
+   * limits hold across all of them. Unset: counters stay in this process.
    * @default undefined
    */
-  redisUrl?: string;
+  redisConnection?: RedisConnectionOptions;
   /**
    * HTTP worker processes; only used to warn at start that in-process counters would multiply
    * every limit by this number.

@@ -1,6 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
 
-/** Options of {@link WorkerModule}; `WorkerPoolConfig` of `@app/config` fits as is. */
+/** Options of {@link WorkerModule} (`WORKER_*` variables in docs/configuration.md). */
 export interface WorkerModuleOptions {
   /**
    * Threads of the pool, all started (and warmed) with the application.

@@ -1,0 +1,2 @@
+export * from './cache-manager.provider';
+export * from './nest-cache-interceptor.privacy';

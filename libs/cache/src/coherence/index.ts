@@ -1,0 +1,3 @@
+export * from './coherence';
+export * from './invalidation-bus';
+export * from './local-write-log';

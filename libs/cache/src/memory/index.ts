@@ -1,0 +1,2 @@
+export * from './memory-lru.store';
+export * from './memory-tag-index';

@@ -1,0 +1,2 @@
+export * from './read-through';
+export * from './route';

@@ -1,0 +1,2 @@
+export { EventsModule } from './events.module';
+export { DomainEvents, type EventHandler, type EventType } from './events.service';

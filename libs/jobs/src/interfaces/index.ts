@@ -1,0 +1,3 @@
+export * from './job-handler.interface';
+export * from './job.interface';
+export * from './jobs-module-options.interface';

@@ -1,0 +1,3 @@
+export * from './access-token.dto';
+export * from './login.dto';
+export * from './register.dto';

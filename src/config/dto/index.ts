@@ -1,0 +1,3 @@
+export * from './public-config.dto';
+export * from './public-limits.dto';
+export * from './rate-limit-tier.dto';
