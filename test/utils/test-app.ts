@@ -1,5 +1,7 @@
+import type { Server } from 'node:http';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DatabaseService } from '@app/database';
 import { createHttpApp, listenHttpApp, ListeningAddresses } from '@app/http';
 import { AppModule } from '../../src/app.module';
 import { parseEnvironment } from '../../src/config/environment';
@@ -18,6 +20,49 @@ export interface TestApp {
   /** The operations listener's client, when `OPS_PORT` is set (on a free port). */
   ops?: ApiClient;
   close(): Promise<void>;
+}
+
+/**
+ * How long a closing test app waits for its connections, as the graceful shutdown's drain
+ * budget does in production, before it cuts them.
+ */
+const CLOSE_DRAIN_MS = 3_000;
+/** A close still running this long says on stderr what it waits for. */
+const CLOSE_REPORT_MS = 15_000;
+
+/**
+ * `app.close()` with the production shutdown's bound on connections: those still open after
+ * {@link CLOSE_DRAIN_MS} (a client still sending a body answered early, e.g. an import cut at
+ * its row cap) are cut. A close that still hangs names the open connections and the database
+ * pools' use on stderr, so a CI log shows what held it.
+ */
+async function closeTestApp(app: NestFastifyApplication): Promise<void> {
+  const server = app.getHttpServer() as Server;
+  const database = app.get(DatabaseService);
+  const report = (what: string, open: number) => {
+    const pools = [{ name: 'app', ...database.poolStats() }, ...database.dedicatedPoolStats()];
+    process.stderr.write(
+      `test app close: ${what}; ${open} connections open, pools ${JSON.stringify(pools)}\n`,
+    );
+  };
+  const cut = setTimeout(() => {
+    server.getConnections((_error, open) => {
+      if (open === 0) return;
+      report(`connections still open after ${CLOSE_DRAIN_MS} ms, cutting them`, open);
+      server.closeAllConnections();
+    });
+  }, CLOSE_DRAIN_MS);
+  const slow = setTimeout(() => {
+    server.getConnections((_error, open) =>
+      report(`still closing after ${CLOSE_REPORT_MS} ms`, open),
+    );
+  }, CLOSE_REPORT_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+    clearTimeout(slow);
+  }
 }
 
 /** Root of an app with test fixtures beside the application. */
@@ -64,6 +109,6 @@ export async function startTestApp(
     url,
     api: new ApiClient(url),
     ops: listening.operations ? new ApiClient(listening.operations) : undefined,
-    close: () => app.close(),
+    close: () => closeTestApp(app),
   };
 }
