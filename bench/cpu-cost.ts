@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { defaultPoolMax, readContainerResources } from '../src/config/container-resources';
 import { buildForBench } from './build';
 import { fullStackEnv } from './context';
 import { BenchProcess, ProcessRegistry } from './processes';
@@ -13,7 +14,8 @@ import { BenchProcess, ProcessRegistry } from './processes';
  * `GET /api/users/1` per round and server, interleaved, the server's user + system time from
  * /proc around each round (all its threads), the first round a warm-up. Needs DATABASE_URL
  * (seeded) and REDIS_URL; `--only raw,nest,redis,redis-nest,memory,memory-nest` picks rows
- * (`-nest`: `CACHE_FAST_PATH=false`). Method and figures: docs/benchmarks.md.
+ * (`-nest`: `CACHE_FAST_PATH=false`); `bypass,raw-pg` compare the database path (cache off
+ * against raw Fastify + `pg` running the same query). Method and figures: docs/benchmarks.md.
  *
  * @example npx ts-node --transpile-only -r tsconfig-paths/register bench/cpu-cost.ts --rounds 4
  */
@@ -64,11 +66,11 @@ async function main(): Promise<void> {
     await probe.stop();
     return text;
   })();
-  const peer = (name: string, file: string) =>
+  const peer = (name: string, file: string, extra: Record<string, string> = {}) =>
     registry.startNode({
       name,
       entry: registry.entry(file),
-      env: { BENCH_BODY: body, NODE_ENV: 'production' },
+      env: { BENCH_BODY: body, NODE_ENV: 'production', ...extra },
       readyPath: '/api/users/1',
     });
   const targets: [string, BenchProcess][] = [];
@@ -88,6 +90,18 @@ async function main(): Promise<void> {
     targets.push([
       'loadstar in-process, no fast path',
       await app('memory-nest', { REDIS_URL: '', CACHE_FAST_PATH: 'false' }),
+    ]);
+  // the database path: the app with its cache off against raw Fastify + pg, same pool size
+  const pool = { DB_POOL_MAX: String(defaultPoolMax(readContainerResources())) };
+  if (wanted.has('bypass'))
+    targets.push([
+      'loadstar cache off',
+      await app('bypass', { REDIS_URL: '', CACHE_ENABLED: 'false', ...pool }),
+    ]);
+  if (wanted.has('raw-pg'))
+    targets.push([
+      'raw Fastify + pg',
+      await peer('raw-pg', 'bench/peers/raw-pg.js', { DATABASE_URL: databaseUrl, ...pool }),
     ]);
   const { execFileSync } = await import('node:child_process');
   for (const [, p] of targets) execFileSync('taskset', ['-pc', '1', String(p.pid)]);

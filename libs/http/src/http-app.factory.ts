@@ -8,6 +8,7 @@ import { containsNulCharacter, nestsDeeperThan } from './body-depth';
 import { replyToClientError, replyToFrameworkError } from './http-client-errors';
 import { HttpErrorFilter } from './http-error.filter';
 import { setupOpenApi } from './http-openapi';
+import { bindInterceptorsInCallerScope } from './http-interceptor-scope';
 import { registerHttpPlugins } from './http-plugins';
 import { createResponseHeadersHook } from './http-security-headers';
 import { separateOperationsRoutes, serveOperationsOnly } from './http-operations';
@@ -73,6 +74,7 @@ export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
+  bindInterceptorsInCallerScope();
   const adapter = new FastifyAdapter({
     logger: false,
     requestIdHeader: false,
