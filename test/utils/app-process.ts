@@ -32,7 +32,7 @@ export interface AppProcess {
 export interface StartAppProcessOptions {
   /** Path polled until it answers 200. @default '/api/config' */
   readyPath?: string;
-  /** @default 30000 */
+  /** How long the process may take to get ready. @default {@link READY_TIMEOUT_MS} */
   timeoutMs?: number;
   /**
    * Entry file, relative to the repo root or absolute. A `.ts` entry runs through ts-node;
@@ -57,6 +57,13 @@ export interface StartAppProcessOptions {
   /** Modules loaded before the entry (`node -r`), relative to the repo root or absolute. */
   preload?: string[];
 }
+
+/**
+ * Time for a process to get ready. It compiles `src/` (transpile-only) and, on a fresh
+ * database, runs every migration and pg-boss's schema first: 5 s on a calm machine, and once
+ * over 30 s in CI, whose two lanes share two cores.
+ */
+const READY_TIMEOUT_MS = 60_000;
 
 /**
  * Starts `src/main.ts` (TypeScript, transpile-only) on a free loopback port with `env` over the
@@ -115,7 +122,8 @@ export async function startAppProcess(
   const logPath = shownLogPath(logFile);
   const url = `http://${host}:${port}`;
   const api = new ApiClient(url);
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? READY_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   while (options.waitUntilReady !== false) {
     if (hasExited) {
       throw new Error(`app process exited before it was ready (log: ${logPath}):\n${output}`);
@@ -124,9 +132,7 @@ export async function startAppProcess(
     if (ready?.status === 200) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(
-        `app process not ready within ${options.timeoutMs ?? 30_000} ms (log: ${logPath}):\n${output}`,
-      );
+      throw new Error(`app process not ready within ${timeoutMs} ms (log: ${logPath}):\n${output}`);
     }
     await sleep(100);
   }
