@@ -1,4 +1,7 @@
-import { Contender, interleave, Sample, summarize } from './load';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Contender, interleave, probeWhile, Sample, summarize } from './load';
+import type { BenchProcess } from './processes';
 
 const sample = (reqPerSec: number, extra: Partial<Sample> = {}): Sample => ({
   reqPerSec,
@@ -60,5 +63,50 @@ describe('bench load', () => {
         peakRssMb: 150,
       });
     });
+  });
+
+  describe('probeWhile', () => {
+    let server: Server;
+    let target: BenchProcess;
+    const arrivals: number[] = [];
+
+    beforeAll(async () => {
+      server = createServer((_request, response) => {
+        arrivals.push(Date.now());
+        response.end('ok');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      target = { url: `http://127.0.0.1:${port}` } as BenchProcess;
+    });
+    afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+    it('probes while the work runs, and answers the work’s outcome', async () => {
+      arrivals.length = 0;
+      let during = 0;
+      const { sample, outcome } = await probeWhile(target, '/live', 50, 30, async () => {
+        const before = arrivals.length;
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        during = arrivals.length - before;
+        return 'imported';
+      });
+      expect(outcome).toBe('imported');
+      // 50 a second for 0.6 s
+      expect(during).toBeGreaterThan(10);
+      // the request in flight when the prober stopped reached the server, not the count
+      expect(sample.requests).toBeGreaterThanOrEqual(arrivals.length - 1);
+      expect(sample.requests).toBeLessThanOrEqual(arrivals.length);
+      expect(sample.failures).toBe(0);
+    }, 30_000);
+
+    it('rejects with the work’s error and stops probing', async () => {
+      await expect(
+        probeWhile(target, '/live', 50, 30, () => Promise.reject(new Error('import failed'))),
+      ).rejects.toThrow('import failed');
+      const count = arrivals.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // the prober is gone: nothing arrives any more
+      expect(arrivals.length).toBe(count);
+    }, 30_000);
   });
 });

@@ -1,3 +1,5 @@
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { BenchProcess } from './processes';
 import { median } from './stats';
@@ -87,30 +89,47 @@ export async function runLoad(target: BenchProcess, spec: LoadSpec): Promise<Sam
 }
 
 /**
- * Light, steady probing (a health checker, not a load test) until `until` settles, so the
- * latencies show how responsive the server stays while it does something else.
+ * Light, steady probing (a health checker, not a load test) while `work` runs, so the
+ * latencies show how responsive the server stays while it does something else. The probe runs
+ * in a child process (bench/health-prober.ts) and `work` starts once it probes: in this
+ * process, the bench's own work (a 14 MB upload, polling) delayed probes by up to 100 ms and
+ * put that in the server's p99.
  */
 export async function probeWhile<T>(
   target: BenchProcess,
   path: string,
   ratePerS: number,
   maxDurationS: number,
-  until: Promise<T>,
+  work: () => Promise<T>,
 ): Promise<{ sample: Sample; outcome: T }> {
-  const instance = autocannon({
-    url: target.url + path,
-    connections: 1,
-    overallRate: ratePerS,
-    duration: maxDurationS,
-    timeout: 10,
-  });
-  let outcome: T;
+  const prober = fork(
+    join(__dirname, 'health-prober.ts'),
+    [target.url + path, String(ratePerS), String(maxDurationS)],
+    { execArgv: ['-r', 'ts-node/register/transpile-only'] },
+  );
+  const gone = new Promise<never>((_resolve, reject) =>
+    prober.once('exit', (code) => reject(new Error(`health prober exited (code ${code})`))),
+  );
+  const next = () => new Promise<unknown>((resolve) => prober.once('message', resolve));
   try {
-    outcome = await until;
+    await Promise.race([next(), gone]);
+    let outcome: T;
+    const result = next();
+    try {
+      outcome = await work();
+    } finally {
+      prober.send('stop');
+    }
+    return {
+      outcome,
+      sample: toSample((await Promise.race([result, gone])) as autocannon.Result, 0),
+    };
   } finally {
-    instance.stop();
+    if (prober.exitCode === null) {
+      prober.kill();
+      await gone.catch(() => undefined);
+    }
   }
-  return { outcome, sample: toSample(await instance, 0) };
 }
 
 /** Something measured in turn with its rivals. */

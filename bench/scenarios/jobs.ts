@@ -121,7 +121,7 @@ export async function jobsScenario(ctx: BenchContext): Promise<ScenarioOutcome> 
           '/health/live',
           PROBE_RATE_PER_S,
           JOB_TIMEOUT_S,
-          importJob(api, token, body),
+          () => importJob(api, token, body),
         );
         return { p50Ms: sample.p50Ms, p99Ms: sample.p99Ms, seconds: (Date.now() - started) / 1000 };
       } finally {
@@ -176,7 +176,8 @@ export async function jobsScenario(ctx: BenchContext): Promise<ScenarioOutcome> 
         `Two processes of their own: PROCESS_ROLE=api and PROCESS_ROLE=worker (default job ` +
           `settings, polling every 1 s when idle). No-op jobs are inserted into pg-boss's table in ` +
           `one statement and timed until the last has ended. During the import, /health/live of ` +
-          `the api process is probed ${PROBE_RATE_PER_S} times a second; imported rows are deleted after each round.`,
+          `the api process is probed ${PROBE_RATE_PER_S} times a second from a process of its own; ` +
+          'imported rows are deleted after each round.',
       ],
       chart: chartBars(
         '8 · api /health/live p99 while a worker imports (ms)',
