@@ -118,7 +118,8 @@ export async function probeWhile<T>(
     try {
       outcome = await work();
     } finally {
-      prober.send('stop');
+      // a prober that died has no channel left; its exit is reported below
+      if (prober.connected) prober.send('stop');
     }
     return {
       outcome,
