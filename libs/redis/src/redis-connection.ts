@@ -20,6 +20,7 @@ import {
   DEFAULT_MAX_RECONNECT_DELAY_MS,
   PRIMARY_PROBE_INTERVAL_MS,
   SENTINEL_CONNECT_TIMEOUT_MS,
+  SENTINEL_REBUILD_AFTER_MS,
   SENTINEL_SCAN_INTERVAL_MS,
 } from './redis.constants';
 import { countPrimaryChange, countUnavailable } from './redis.metrics';
@@ -62,7 +63,12 @@ interface RedisConnectionEvents {
 
 type Underlying =
   | { kind: 'server'; client: RedisClientType }
-  | { kind: 'sentinel'; client: RedisSentinelType }
+  | {
+      kind: 'sentinel';
+      client: RedisSentinelType;
+      /** Makes its clients stop reconnecting, so a rediscovery stuck on one of them ends. */
+      abandon(): void;
+    }
   | { kind: 'cluster'; client: RedisClusterType };
 
 /** The primary a process last announced, so a failover is logged once, not per connection. */
@@ -93,7 +99,8 @@ export class RedisConnection<
 > extends EventEmitter<RedisConnectionEvents> {
   /** The commands; a command fails at once while {@link isReady} is false. */
   readonly client: RedisCommands<S>;
-  private readonly underlying: Underlying;
+  /** On Sentinel, replaced by a new client when the old one stays on a lost primary. */
+  private underlying: Underlying;
   private readonly connectTimeoutMs: number;
   private readonly logger = new Logger('Redis');
   private primaryReachable = false;
@@ -101,6 +108,8 @@ export class RedisConnection<
   private closed = false;
   private probe?: NodeJS.Timeout;
   private probing = false;
+  /** When the primary was last found unreachable after being reachable (Sentinel). */
+  private downSince = 0;
 
   /**
    * @param name the user, in metrics and logs (`cache`, `rate-limit`, …)
@@ -153,8 +162,7 @@ export class RedisConnection<
   destroy(): void {
     this.closed = true;
     clearInterval(this.probe);
-    const { client } = this.underlying;
-    if (client.isOpen) void Promise.resolve(client.destroy()).catch(() => undefined);
+    release(this.underlying);
   }
 
   private createUnderlying(): Underlying {
@@ -175,7 +183,7 @@ export class RedisConnection<
       client.on('ready', () => this.markReady());
       return { kind: 'server', client: client as unknown as RedisClientType };
     }
-    if ('sentinels' in options) return this.createSentinel(options, nodeOptions);
+    if ('sentinels' in options) return this.createSentinel(options, nodeOptions, maxDelayMs);
     const cluster = createCluster({
       rootNodes: options.clusterNodes.map((node) => ({ socket: node })),
       defaults: { ...nodeOptions, password: options.password },
@@ -189,17 +197,30 @@ export class RedisConnection<
   private createSentinel(
     options: RedisSentinelOptions,
     nodeClientOptions: RedisClientOptions,
+    maxDelayMs: number,
   ): Underlying {
+    let abandoned = false;
+    // node-redis awaits a new primary's connection inside its rediscovery, and a client that
+    // reconnects forever to a primary that is gone holds that rediscovery (and every later
+    // one) for good; an abandoned client's clients give up instead, so it can be destroyed.
+    const reconnectStrategy = (retries: number) =>
+      abandoned
+        ? new Error('connection replaced')
+        : Math.min(50 * 2 ** retries, maxDelayMs) + Math.random() * 50;
     const sentinel = createSentinel({
       name: options.masterName,
       sentinelRootNodes: options.sentinels,
-      nodeClientOptions: { ...nodeClientOptions, password: options.password },
+      nodeClientOptions: {
+        ...nodeClientOptions,
+        password: options.password,
+        socket: { ...nodeClientOptions.socket, reconnectStrategy },
+      },
       sentinelClientOptions: {
         username: options.sentinelUsername,
         password: options.sentinelPassword,
         // Asking a sentinel is never on a request's path (commands wait for nothing while the
         // primary is sought), so a busy process's event-loop lag must not fail it.
-        socket: { connectTimeout: SENTINEL_CONNECT_TIMEOUT_MS },
+        socket: { connectTimeout: SENTINEL_CONNECT_TIMEOUT_MS, reconnectStrategy },
       },
       // The sentinels' notifications miss some failovers (node-redis listens for
       // `switch-master`, Sentinel publishes `+switch-master`): a scan finds the new primary.
@@ -217,7 +238,11 @@ export class RedisConnection<
       }
       announcedPrimary = primary;
     });
-    return { kind: 'sentinel', client: sentinel as unknown as RedisSentinelType };
+    return {
+      kind: 'sentinel',
+      client: sentinel as unknown as RedisSentinelType,
+      abandon: () => (abandoned = true),
+    };
   }
 
   /**
@@ -231,8 +256,10 @@ export class RedisConnection<
     const { kind, client } = underlying;
     if (kind !== 'sentinel') return client as unknown as RedisCommands<S>;
     return new Proxy(client, {
-      get: (target, property, receiver) => {
-        const value: unknown = Reflect.get(target, property, receiver);
+      get: (_target, property) => {
+        // the client of the moment: a replaced one is never used again
+        const current = this.underlying.client;
+        const value: unknown = Reflect.get(current, property);
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
           if (!this.isReady) {
@@ -240,7 +267,7 @@ export class RedisConnection<
               new Error(`Redis primary (${describeRedis(this.options)}) unavailable`),
             );
           }
-          const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(current, args);
           if (result instanceof Promise) this.watch(result);
           return result;
         };
@@ -278,10 +305,10 @@ export class RedisConnection<
       );
       return;
     }
-    while (!this.closed) {
+    while (!this.closed && this.underlying.client === client) {
       try {
         await client.connect();
-        this.markReady();
+        if (this.underlying.client === client) this.markReady();
         return;
       } catch (error) {
         // node-redis gives up after its rediscovery attempts and stays closed: start over
@@ -294,6 +321,7 @@ export class RedisConnection<
 
   private markDown(error: Error): void {
     if (this.underlying.kind === 'sentinel') {
+      if (this.primaryReachable || this.downSince === 0) this.downSince = Date.now();
       this.primaryReachable = false;
       this.probe ??= setInterval(() => void this.probePrimary(), PRIMARY_PROBE_INTERVAL_MS);
     }
@@ -344,11 +372,34 @@ export class RedisConnection<
     }
   }
 
+  /**
+   * A new Sentinel client in place of one that still counts itself connected to a primary
+   * that has not answered for {@link SENTINEL_REBUILD_AFTER_MS}: node-redis can stay on a lost
+   * primary for good (a rediscovery that waits on a connection to it never ends, and every
+   * later one waits on that). The new client asks the sentinels afresh.
+   */
+  private replaceSentinel(): void {
+    const stale = this.underlying;
+    this.logger.warn(
+      `${this.name}: the primary of ${describeRedis(this.options)} has not answered for ` +
+        `${SENTINEL_REBUILD_AFTER_MS} ms; asking the sentinels anew on a new connection`,
+    );
+    this.underlying = this.createUnderlying();
+    this.downSince = Date.now();
+    release(stale);
+    void this.open();
+  }
+
   /** Whether the primary the sentinels named last answers a PING on a connection of its own. */
   private async probePrimary(): Promise<void> {
     const { kind, client } = this.underlying;
-    const primary = kind === 'sentinel' ? client.getMasterNode() : undefined;
-    if (primary === undefined || this.closed || this.probing) return;
+    if (kind !== 'sentinel' || this.closed || this.probing) return;
+    if (client.isReady && Date.now() - this.downSince >= SENTINEL_REBUILD_AFTER_MS) {
+      this.replaceSentinel();
+      return;
+    }
+    const primary = client.getMasterNode();
+    if (primary === undefined) return;
     this.probing = true;
     const probe = createClient({
       password: 'sentinels' in this.options ? this.options.password : undefined,
@@ -368,4 +419,11 @@ export class RedisConnection<
       this.probing = false;
     }
   }
+}
+
+/** Closes a client that is no longer used, without waiting on it (it may be stuck). */
+function release(underlying: Underlying): void {
+  if (underlying.kind === 'sentinel') underlying.abandon();
+  const { client } = underlying;
+  if (client.isOpen) void Promise.resolve(client.destroy()).catch(() => undefined);
 }
