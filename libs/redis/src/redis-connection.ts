@@ -203,9 +203,11 @@ export class RedisConnection<
     // node-redis awaits a new primary's connection inside its rediscovery, and a client that
     // reconnects forever to a primary that is gone holds that rediscovery (and every later
     // one) for good; an abandoned client's clients give up instead, so it can be destroyed.
+    // The message is the one node-redis's rediscovery loop takes for expected: any other it
+    // writes to stdout with console.log, once per abandoned client.
     const reconnectStrategy = (retries: number) =>
       abandoned
-        ? new Error('connection replaced')
+        ? new Error('no valid master node')
         : Math.min(50 * 2 ** retries, maxDelayMs) + Math.random() * 50;
     const sentinel = createSentinel({
       name: options.masterName,
