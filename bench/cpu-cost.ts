@@ -3,9 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { defaultPoolMax, readContainerResources } from '../src/config/container-resources';
 import { buildForBench } from './build';
 import { fullStackEnv } from './context';
+import { poolMax } from './scenarios/cache-value';
 import { BenchProcess, ProcessRegistry } from './processes';
 
 /**
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
       await app('memory-nest', { REDIS_URL: '', CACHE_FAST_PATH: 'false' }),
     ]);
   // the database path: the app with its cache off against raw Fastify + pg, same pool size
-  const pool = { DB_POOL_MAX: String(defaultPoolMax(readContainerResources())) };
+  const pool = { DB_POOL_MAX: poolMax() };
   if (wanted.has('bypass'))
     targets.push([
       'loadstar cache off',

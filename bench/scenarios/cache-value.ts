@@ -37,7 +37,7 @@ const POSTS = 'uncached post lists';
 const RAW_PG = 'raw Fastify + pg, same query';
 
 /** The app's default pool size here, given to both the bypassed app and the raw pg peer. */
-const poolMax = () => String(defaultPoolMax(readContainerResources()));
+export const poolMax = () => String(defaultPoolMax(readContainerResources()));
 
 /**
  * The app with its cache switched off (or keeping next to nothing), and raw Fastify + `pg`
