@@ -88,6 +88,31 @@ describe('cache when Redis fails (e2e)', () => {
     expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('Written while down');
   });
 
+  it('tells the other processes of a write whose command timed out while Redis stayed up', async () => {
+    const user = await t.api.createUser('Before');
+    await t.api.get(`/api/users/${user.id}`);
+    const invalidated: string[][] = [];
+    await redis.command(async (subscriber) => {
+      await subscriber.subscribe('loadstar:v2:invalidate', (raw) =>
+        invalidated.push((JSON.parse(raw) as { keys: string[] }).keys),
+      );
+      // writes wait out the command timeout (a slow Redis, not a lost one) and run afterwards
+      await redis.command((client) => client.sendCommand(['CLIENT', 'PAUSE', '500', 'WRITE']));
+      const patch = await t.api.patch(
+        `/api/users/${user.id}`,
+        { name: 'After' },
+        { token: user.token },
+      );
+      expect(patch.status).toBe(200);
+      expect(cache.health()).toMatchObject({ degraded: false, redis: 'up' });
+      await eventually(
+        async () => invalidated.some((keys) => keys.includes(`user:${user.id}`)),
+        3_000,
+      );
+    });
+    expect((await t.api.get(`/api/users/${user.id}`)).body.name).toBe('After');
+  });
+
   it('answers while Redis hangs, and no write made meanwhile is lost once it answers', async () => {
     const user = await t.api.createUser('Before');
     const cold = [await t.api.createUser('Cold'), await t.api.createUser('Cold 2')];

@@ -57,5 +57,10 @@ export const MAX_LOCAL_WRITES = 10_000;
 export const LOCK_POLL_MS = 15;
 /** Keys whose eviction could not reach Redis, replayed once it is back; beyond this, dropped. */
 export const MAX_PENDING_EVICTIONS = 10_000;
+/**
+ * A write or eviction whose command failed while Redis stayed up (a timeout, the command
+ * perhaps run after all) is replayed this soon, not at the next outage's end.
+ */
+export const EVICTION_RETRY_MS = 200;
 /** Keys written through `CACHE_MANAGER` (and Nest's `CacheInterceptor`): `nest:<key>`. */
 export const CACHE_MANAGER_NAMESPACE = 'nest';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { MAX_PENDING_EVICTIONS } from '../cache.constants';
+import { EVICTION_RETRY_MS, MAX_PENDING_EVICTIONS } from '../cache.constants';
 import { MemoryLruStore, MemoryTagIndex } from '../memory';
 import { ReadThrough, Route } from '../read-through';
 import { RedisTier, TierEntry } from '../redis';
@@ -25,8 +25,9 @@ const REMOTE: Route = { l1: false, l2: true };
  * Coherence and invalidation: writes and evictions reach every tier of every process. A
  * write or an eviction fences the key in Redis and tells the other processes, over the
  * invalidation bus, to drop their L1 copies; fills running anywhere that began before it
- * store nothing. While Redis is away, evictions are remembered and replayed once it is back,
- * and the L1 (which may have missed invalidations) is cleared.
+ * store nothing. Evictions that could not reach Redis are remembered and replayed: once it is
+ * back from an outage (the L1, which may have missed invalidations, is cleared then), or
+ * within {@link EVICTION_RETRY_MS} when a single command failed while it stayed up.
  */
 export class Coherence {
   private readonly logger = new Logger('Cache');
@@ -34,6 +35,7 @@ export class Coherence {
   private readonly pendingKeys = new Set<string>();
   private readonly pendingTags = new Set<string>();
   private redisWasAvailable = true;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: CoherenceOptions) {
     if (options.redis === undefined) return;
@@ -55,6 +57,7 @@ export class Coherence {
   }
 
   close(): void {
+    clearTimeout(this.retryTimer);
     this.bus?.close();
   }
 
@@ -155,17 +158,24 @@ export class Coherence {
   }
 
   /**
-   * Evictions that could not reach Redis are replayed when it is back; otherwise Redis would
-   * serve what was current before the outage.
+   * Evictions that could not reach Redis are replayed; otherwise Redis, and the L1 of the
+   * processes never told, would serve what was current before.
    */
   private defer(items: readonly string[], pending: Set<string>): void {
     for (const item of items) {
       if (pending.size >= MAX_PENDING_EVICTIONS) {
         this.logger.warn(`more than ${MAX_PENDING_EVICTIONS} evictions waiting for Redis: dropped`);
-        return;
+        break;
       }
       pending.add(item);
     }
+    this.retryTimer ??= setTimeout(() => this.retry(), EVICTION_RETRY_MS).unref();
+  }
+
+  /** Replays now if Redis is up; after an outage, {@link onRedisRecovered} does. */
+  private retry(): void {
+    this.retryTimer = undefined;
+    if (this.route().l2) this.replay();
   }
 
   /**
@@ -174,13 +184,18 @@ export class Coherence {
    */
   private onRedisRecovered(): void {
     this.clearLocal();
+    this.replay();
+  }
+
+  /** Evicts what is pending; what fails again is deferred again. */
+  private replay(): void {
     const keys = [...this.pendingKeys];
     const tags = [...this.pendingTags];
     this.pendingKeys.clear();
     this.pendingTags.clear();
     const replays = [keys.length > 0 && this.evict(keys), tags.length > 0 && this.evictTags(tags)];
     Promise.all(replays).catch((error: unknown) =>
-      this.logger.warn(`replaying evictions after the outage failed: ${(error as Error).message}`),
+      this.logger.warn(`replaying evictions failed: ${(error as Error).message}`),
     );
   }
 }
