@@ -96,7 +96,12 @@ describe('tracing (e2e, app process, OTLP/HTTP receiver)', () => {
     expect(server).toMatchObject({
       name: 'GET /api/users/:id',
       service: 'loadstar-e2e',
-      attributes: { 'http.route': '/api/users/:id', 'http.response.status_code': 200 },
+      attributes: {
+        'http.route': '/api/users/:id',
+        'http.request.method': 'GET',
+        'http.response.status_code': 200,
+        'client.address': '127.0.0.1',
+      },
     });
     const limiter = named(spans, 'rate_limit.check');
     const [cache] = named(spans, 'cache.read');

@@ -1,3 +1,5 @@
+import type { Span } from '@opentelemetry/api';
+import type { FastifyRequest } from 'fastify';
 import type { OtlpProtocol } from './tracing.constants';
 import { OTLP_PROTOCOLS, SHUTDOWN_FLUSH_TIMEOUT_MS, UNTRACED_PATHS } from './tracing.constants';
 
@@ -75,6 +77,20 @@ export interface StartTracingOptions {
   instrument?: boolean;
 }
 
+/**
+ * Names a sampled server span `GET /api/users/:id` (the HTTP semantic conventions' name) and
+ * adds the client's address and agent; an unsampled span records nothing and is left alone.
+ */
+function nameServerSpan(span: Span, request: FastifyRequest): void {
+  if (!span.isRecording()) return;
+  const route = request.routeOptions.url;
+  span.updateName(route === undefined ? request.method : `${request.method} ${route}`);
+  span.setAttribute('client.address', request.ip);
+  span.setAttribute('url.scheme', request.protocol);
+  const agent = request.headers['user-agent'];
+  if (agent !== undefined) span.setAttribute('user_agent.original', agent);
+}
+
 /* eslint-disable @typescript-eslint/no-require-imports --
    required on demand, not imported: with tracing off none of the SDK is loaded */
 function startSdk(protocol: OtlpProtocol, instrument: boolean): TracingSdk {
@@ -116,16 +132,18 @@ function startSdk(protocol: OtlpProtocol, instrument: boolean): TracingSdk {
     instrumentations: !instrument
       ? []
       : [
-          new HttpInstrumentation({
-            ignoreIncomingRequestHook: (request) => untraced(request.url),
-          }),
-          // names the server span by route template and records the errors of handlers; a span per
+          // outgoing calls only: the server span comes from Fastify's hook below. The HTTP
+          // instrumentation's server side computes a span's attributes and binds the request's
+          // emitters before the sampler decides, about a third of a cached read's CPU at 10 %
+          new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
+          // the server span, named by route template, with the errors of handlers; a span per
           // hook (15 a request here, named after the plugin chain) would bury the ones that matter
           new FastifyOtelInstrumentation({
             registerOnInitialization: true,
             instrumentHooks: false,
             instrumentHandler: false,
             ignorePaths: ({ url }) => untraced(url),
+            requestHook: nameServerSpan,
           }),
           // statement text without parameter values (enhancedDatabaseReporting off); the command
           // name alone for Redis, whose arguments hold keys made of user ids and client addresses
