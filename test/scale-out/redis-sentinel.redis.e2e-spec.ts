@@ -118,6 +118,20 @@ function warnings(pattern: RegExp): string[] {
     .map((line) => String(line.msg));
 }
 
+/** Connections to `server` other than the sentinels', replicas' and the one asking. */
+async function appConnections(server: PrivateRedis): Promise<number> {
+  const list = await server.command((client) => client.sendCommand(['CLIENT', 'LIST']));
+  return String(list)
+    .split('\n')
+    .filter(
+      (line) =>
+        line.includes(' fd=') &&
+        !/ name=sentinel-/.test(line) &&
+        !/ flags=\w*S/.test(line) &&
+        !/ cmd=client\|list/.test(line),
+    ).length;
+}
+
 /**
  * Settings of an app instance on `topology` reading PostgreSQL at `databaseUrl`, with a
  * limiter namespace of the suite's own that its instances share.
@@ -325,6 +339,60 @@ describe('Redis Sentinel: two instances, failover under load (e2e)', () => {
       );
     });
   });
+});
+
+/**
+ * A frozen primary and no replica left to promote: the sentinels keep naming it, and
+ * node-redis keeps a client that counts itself connected to it. `RedisConnection` rebuilds
+ * such a connection on the sentinels' word after 8 s without an answer (node-redis can stay on
+ * a lost primary for good); once the primary thaws the instances share limits again, and the
+ * clients they gave up leave no connection behind.
+ */
+describe('Redis Sentinel: a frozen primary with no replica to promote (e2e)', () => {
+  const rebuilt = /asking the sentinels anew/;
+  let topology: RedisSentinelTopology;
+  let apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    topology = await RedisSentinelTopology.start();
+    const env = instanceEnv(topology, process.env.DATABASE_URL!, privateRateLimitKeyPrefix());
+    apps = [await startTestApp(env), await startTestApp(env)];
+  }, 300_000);
+  afterAll(async () => {
+    topology?.servers.forEach((server) => server.resume());
+    await Promise.all(apps.map((app) => app.close()));
+    await topology?.stop();
+  });
+
+  it('rebuilds its connections meanwhile, and shares limits again once the primary thaws', async () => {
+    const user = await apps[0].api.createUser('thaw probe');
+    expect(await firstTimeTrue(() => limitsShared(apps, user), 20_000)).toBeDefined();
+    const primary = await topology.primary();
+    const connectionsBefore = await appConnections(primary);
+    await Promise.all(
+      topology.servers.filter((server) => server !== primary).map((server) => server.kill()),
+    );
+    const rebuildsBefore = warnings(rebuilt).length;
+    primary.pause();
+    try {
+      // the limiter's calls time out (the frozen port says nothing), which starts the probes
+      const rebuiltAt = await firstTimeTrue(async () => {
+        await Promise.all(
+          apps.map((app) => app.api.get(`/api/users/${user.id}/dashboard`, as(user))),
+        );
+        return warnings(rebuilt).length > rebuildsBefore;
+      }, 30_000);
+      expect(rebuiltAt).toBeDefined();
+    } finally {
+      primary.resume();
+    }
+    expect(await firstTimeTrue(() => limitsShared(apps, user), 30_000)).toBeDefined();
+    const closed = await firstTimeTrue(
+      async () => (await appConnections(primary)) <= connectionsBefore,
+      10_000,
+    );
+    expect(closed).toBeDefined();
+  }, 120_000);
 });
 
 /**
