@@ -167,13 +167,14 @@ export class RedisConnection<
 
   private createUnderlying(): Underlying {
     const maxDelayMs = this.policy.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS;
+    const backoff = (retries: number) =>
+      Math.min(50 * 2 ** retries, maxDelayMs) + Math.random() * 50;
     const nodeOptions = {
       disableOfflineQueue: true,
       commandsQueueMaxLength: this.policy.maxPendingCommands ?? DEFAULT_MAX_PENDING_COMMANDS,
       socket: {
         connectTimeout: this.connectTimeoutMs,
-        reconnectStrategy: (retries: number) =>
-          Math.min(50 * 2 ** retries, maxDelayMs) + Math.random() * 50,
+        reconnectStrategy: backoff,
       },
     } satisfies RedisClientOptions;
     const options = this.options;
@@ -183,7 +184,7 @@ export class RedisConnection<
       client.on('ready', () => this.markReady());
       return { kind: 'server', client: client as unknown as RedisClientType };
     }
-    if ('sentinels' in options) return this.createSentinel(options, nodeOptions, maxDelayMs);
+    if ('sentinels' in options) return this.createSentinel(options, nodeOptions, backoff);
     const cluster = createCluster({
       rootNodes: options.clusterNodes.map((node) => ({ socket: node })),
       defaults: { ...nodeOptions, password: options.password },
@@ -197,7 +198,7 @@ export class RedisConnection<
   private createSentinel(
     options: RedisSentinelOptions,
     nodeClientOptions: RedisClientOptions,
-    maxDelayMs: number,
+    backoff: (retries: number) => number,
   ): Underlying {
     let abandoned = false;
     // node-redis awaits a new primary's connection inside its rediscovery, and a client that
@@ -206,9 +207,7 @@ export class RedisConnection<
     // The message is the one node-redis's rediscovery loop takes for expected: any other it
     // writes to stdout with console.log, once per abandoned client.
     const reconnectStrategy = (retries: number) =>
-      abandoned
-        ? new Error('no valid master node')
-        : Math.min(50 * 2 ** retries, maxDelayMs) + Math.random() * 50;
+      abandoned ? new Error('no valid master node') : backoff(retries);
     const sentinel = createSentinel({
       name: options.masterName,
       sentinelRootNodes: options.sentinels,
