@@ -1,21 +1,24 @@
 import pino, { DestinationStream, Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { traceLogFields } from '@app/tracing';
+import { TurnBatchedDestination } from './logging.destination';
 import { DEFAULT_LOG_LEVEL, REDACTED, REDACTED_PATHS } from './logging.constants';
 import { LoggingModuleOptions } from './interfaces';
 
 /**
  * Where the log lines go: the configured stream, pino-pretty when asked for and stdout is a
- * terminal, otherwise stdout through SonicBoom without waiting for each write. Lines written
+ * terminal, otherwise stdout through SonicBoom without waiting for each write. The lines of one
+ * event-loop turn go to SonicBoom together ({@link TurnBatchedDestination}), and lines written
  * while a write is in flight join one buffer, so logging never blocks the event loop and
- * batches itself under load; pino writes what is left synchronously on `exit`.
+ * batches itself under load; what is left is written synchronously on `exit`.
  */
 export function createLogDestination(options: LoggingModuleOptions = {}): DestinationStream {
   if (options.destination) return options.destination;
   if (options.pretty && process.stdout.isTTY) {
     return pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   }
-  return pino.destination({ dest: 1, sync: false });
+  const stdout = 1;
+  return new TurnBatchedDestination(stdout);
 }
 
 /**
