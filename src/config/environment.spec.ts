@@ -32,12 +32,12 @@ describe('parseEnvironment', () => {
         keyPrefix: undefined,
         slowdownMaxDelayMs: undefined,
         tiers: {
-          default: { limit: 600, ttlMs: 60_000 },
+          default: { limit: 600, ttlMs: 60_000, leaseShare: 0.01 },
           auth: { limit: 10, ttlMs: 900_000 },
           authAccountAddress: { limit: 5, ttlMs: 900_000 },
           authAccount: { limit: 20, ttlMs: 3_600_000 },
           register: { limit: 10, ttlMs: 3_600_000 },
-          expensive: { limit: 30, ttlMs: 60_000 },
+          expensive: { limit: 30, ttlMs: 60_000, leaseShare: 0.01 },
         },
       });
       // unset lib settings stay unset: the lib's own default (declared once, in the lib) applies
@@ -228,8 +228,20 @@ describe('parseEnvironment', () => {
       ['100/m', { limit: 100, ttlMs: 60_000 }],
       ['2/2h', { limit: 2, ttlMs: 7_200_000 }],
     ])('parses the tier %s', (value, tier) => {
-      expect(parseEnvironment({ RATE_LIMIT_EXPENSIVE: value }).rateLimit.tiers.expensive).toEqual(
-        tier,
+      expect(parseEnvironment({ RATE_LIMIT_EXPENSIVE: value }).rateLimit.tiers.expensive).toEqual({
+        ...tier,
+        leaseShare: 0.01,
+      });
+    });
+
+    it('reads the lease share of the tiers that count every request, never of credential tiers', () => {
+      const { tiers } = parseEnvironment({ RATE_LIMIT_LEASE_PERCENT: '5' }).rateLimit;
+      expect([tiers.default.leaseShare, tiers.expensive.leaseShare]).toEqual([0.05, 0.05]);
+      for (const name of ['auth', 'authAccountAddress', 'authAccount', 'register'] as const) {
+        expect(tiers[name].leaseShare).toBeUndefined();
+      }
+      expect(() => parseEnvironment({ RATE_LIMIT_LEASE_PERCENT: '60' })).toThrow(
+        /RATE_LIMIT_LEASE_PERCENT/,
       );
     });
 

@@ -395,13 +395,15 @@ export function parseEnvironment(
     16,
     65_536,
   );
+  // the tiers that count every request; the credential tiers refund and reset, and stay exact
+  const leaseShare = reader.int('RATE_LIMIT_LEASE_PERCENT', 1, 0, 50) / 100;
   const tiers: Record<RateLimitTierName, RateLimitTier> = {
-    default: reader.tier('RATE_LIMIT_DEFAULT', '600/1m'),
+    default: { ...reader.tier('RATE_LIMIT_DEFAULT', '600/1m'), leaseShare },
     auth: reader.tier('RATE_LIMIT_AUTH', '10/15m'),
     authAccountAddress: reader.tier('RATE_LIMIT_AUTH_ACCOUNT_ADDRESS', '5/15m'),
     authAccount: reader.tier('RATE_LIMIT_AUTH_ACCOUNT', '20/1h'),
     register: reader.tier('RATE_LIMIT_REGISTER', '10/1h'),
-    expensive: reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'),
+    expensive: { ...reader.tier('RATE_LIMIT_EXPENSIVE', '30/1m'), leaseShare },
   };
 
   const connectTimeoutMs = reader.int('DB_CONNECT_TIMEOUT_MS', 2_000, 1);

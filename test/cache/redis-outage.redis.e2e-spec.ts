@@ -1,17 +1,9 @@
 import { CacheService } from '@app/cache';
-import { sleep } from '../utils/net';
+import { eventually } from '../utils/net';
 import { startTestApp, TestApp } from '../utils/test-app';
 import { PrivateRedis } from '../utils/private-redis';
 import { cacheOperations } from './cache-operations';
 import { CACHE_TEST_ENV } from './cache-test-env';
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 /** The app on a Redis of the test's own, which the tests stop, freeze and restart. */
 describe('cache when Redis fails (e2e)', () => {

@@ -1,5 +1,5 @@
 import { getStorageToken } from '@nestjs/throttler';
-import { sleep } from '../utils/net';
+import { eventually, sleep } from '../utils/net';
 import { PrivateRedis } from '../utils/private-redis';
 import { startTestApp, TestApp } from '../utils/test-app';
 
@@ -64,6 +64,55 @@ describe('rate-limit storage in Redis: refunds and resets (e2e, a redis-server o
     await sleep(200);
     await storage.refund('ended', 'auth');
     expect(await redis.command((client) => client.exists('ended'))).toBe(0);
+  });
+
+  describe('a tier with a lease share (default: 1 % of the limit)', () => {
+    const hit = (target: Storage, key: string, limit = 1_000, ttlMs = 60_000) =>
+      target.increment(key, ttlMs, limit, 0, 'default');
+    const stored = (key: string) => redis.command((client) => client.get(key));
+
+    it('takes a block ahead with the first hit and spends it without a round trip, in order', async () => {
+      expect((await hit(storage, 'lease')).totalHits).toBe(1);
+      expect(await stored('lease')).toBe('11');
+      const calls = await redis.calls('evalsha');
+      const counts: number[] = [];
+      for (let i = 0; i < 4; i++) counts.push((await hit(storage, 'lease')).totalHits);
+      expect(await redis.calls('evalsha')).toBe(calls);
+      // half a block left after this one: it takes another block, and the counts go on from it
+      counts.push((await hit(storage, 'lease')).totalHits);
+      await eventually(async () => (await stored('lease')) === '21', 2_000);
+      for (let i = 0; i < 9; i++) counts.push((await hit(storage, 'lease')).totalHits);
+      expect(counts).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+      expect(await stored('lease')).toBe('21');
+      expect(await redis.calls('evalsha')).toBe(calls + 1);
+    });
+
+    it('a block is spent only in its window, and a reset drops it', async () => {
+      await hit(storage, 'lease-window', 1_000, 300);
+      await sleep(400);
+      expect((await hit(storage, 'lease-window', 1_000, 300)).totalHits).toBe(1);
+      await hit(storage, 'lease-reset');
+      await storage.reset('lease-reset', 'default');
+      expect((await hit(storage, 'lease-reset')).totalHits).toBe(1);
+    });
+
+    it('two processes never admit more than the limit, and lose at most two blocks each', async () => {
+      const other = await startTestApp({ REDIS_URL: redis.url });
+      try {
+        const second = other.app.get<Storage>(getStorageToken(), { strict: false });
+        let admitted = 0;
+        for (let round = 0; round < 14; round++) {
+          const records = await Promise.all(
+            Array.from({ length: 100 }, (_, i) => hit(i % 2 ? second : storage, 'lease-shared')),
+          );
+          admitted += records.filter((record) => !record.isBlocked).length;
+        }
+        expect(admitted).toBeLessThanOrEqual(1_000);
+        expect(admitted).toBeGreaterThanOrEqual(1_000 - 2 * 2 * 10);
+      } finally {
+        await other.close();
+      }
+    });
   });
 
   it('Redis gone: local tiers count in this process, the others fail', async () => {

@@ -31,7 +31,13 @@ describe('rate-limit storage outage (e2e, a redis-server of its own)', () => {
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    const env = { REDIS_URL: redis.url, RATE_LIMIT_DEFAULT: '3/1m', TRUST_PROXY: '127.0.0.1' };
+    // every hit counted in Redis as it comes (no lease): these tests count Redis's counts
+    const env = {
+      REDIS_URL: redis.url,
+      RATE_LIMIT_DEFAULT: '3/1m',
+      RATE_LIMIT_LEASE_PERCENT: '0',
+      TRUST_PROXY: '127.0.0.1',
+    };
     failOpen = await startTestApp({ ...env, RATE_LIMIT_FAIL_OPEN: 'true' });
     failClosed = await startTestApp({ ...env, RATE_LIMIT_FAIL_OPEN: 'false' });
   });

@@ -3,6 +3,7 @@ import { CommandParser, defineScript } from '@redis/client';
 import { RedisCommands, RedisConnection, RedisConnectionOptions } from '@app/redis';
 import type { Context } from '@opentelemetry/api';
 import { failSpan, recordedContext, startBatchSpan, withSpan } from '@app/tracing';
+import { Lease } from './throttler-lease';
 import { MemoryThrottlerStorage } from './throttler-memory.storage';
 import { RateLimitStorage, ThrottlerStorageRecord, windowRecord } from './throttler.storage';
 
@@ -44,6 +45,8 @@ return reply`,
 
 /** Most keys one script call counts; a larger burst is sent as several calls. */
 const MAX_KEYS_PER_CALL = 1_000;
+/** How often leases of ended windows are dropped, in milliseconds. */
+const LEASE_SWEEP_INTERVAL_MS = 60_000;
 
 const LIMITER_SCRIPTS = { hits: HITS_SCRIPT };
 
@@ -69,6 +72,8 @@ interface PendingKey {
   local: boolean;
   /** The hits, in arrival order. */
   waiters: Waiter[];
+  /** Counts to take ahead of them for this process's lease (0: none). */
+  ahead: number;
   refunds: number;
   reset: boolean;
   /** Callers of `refund` and `reset`, told once the batch is done (never rejected). */
@@ -87,6 +92,13 @@ interface PendingKey {
  * While Redis fails, the keys of the `localTiers` are counted in this process's memory instead
  * (exact per process), so their limits hold through an outage whatever the fail-open setting
  * says; the other tiers' checks fail and the guard's fail-open setting decides.
+ *
+ * Tiers with a lease share (`leaseShares`, tier → share of the limit) count ahead: a call
+ * that counts a key's hits also takes that share of its limit for this process ({@link Lease}),
+ * and the key's next hits spend those counts without a round trip; another block is taken when
+ * half of one is left. Every count is still Redis's, so a window never admits more than its
+ * limit; counts a process took and did not spend are lost to the others, so a key may be refused
+ * up to about one block per other process early.
  */
 export class RedisThrottlerStorage
   implements RateLimitStorage, OnModuleInit, OnApplicationShutdown
@@ -98,13 +110,17 @@ export class RedisThrottlerStorage
   private readonly awayError: Error;
   private readonly local = new MemoryThrottlerStorage();
   private batch = new Map<string, PendingKey>();
+  private readonly leases = new Map<string, Lease>();
+  private readonly leaseSweeper: NodeJS.Timeout;
   private reachable = true;
 
   constructor(
     redis: RedisConnectionOptions,
     private readonly timeoutMs: number,
     private readonly localTiers: ReadonlySet<string> = new Set(),
+    private readonly leaseShares: ReadonlyMap<string, number> = new Map(),
   ) {
+    this.leaseSweeper = setInterval(() => this.sweepLeases(), LEASE_SWEEP_INTERVAL_MS).unref();
     this.connection = new RedisConnection(redis, 'rate-limit', LIMITER_SCRIPTS);
     this.client = this.connection.client;
     // one instance: a stalled Redis makes every check time out, and the stack is never read
@@ -134,7 +150,7 @@ export class RedisThrottlerStorage
     return this.connection.connect();
   }
 
-  /** Counts one hit on `key` with the next batch (see the class). */
+  /** Counts one hit on `key`: from this process's lease, else with the next batch (see the class). */
   increment(
     key: string,
     ttlMs: number,
@@ -142,10 +158,26 @@ export class RedisThrottlerStorage
     _blockDuration: number,
     tier: string,
   ): Promise<ThrottlerStorageRecord> {
+    const leaseSize = this.leaseSize(tier, limit);
+    let lease: Lease | undefined;
+    if (leaseSize > 0 && (lease = this.leases.get(key)) !== undefined) {
+      const now = Date.now();
+      if (lease.endsAt <= now) {
+        this.leases.delete(key);
+        lease = undefined;
+      } else if (lease.spend()) {
+        if (lease.wantsRefill(leaseSize)) {
+          lease.refilling = true;
+          this.takeAhead(key, tier, ttlMs, leaseSize);
+        }
+        return Promise.resolve(windowRecord(lease.spent, lease.endsAt - now, limit));
+      }
+    }
     return new Promise((resolve, reject) => {
       const pending = this.pending(key, tier);
       pending.ttlMs = ttlMs;
       pending.waiters.push({ limit, traced: recordedContext(), resolve, reject });
+      if (leaseSize > 0 && !lease?.refilling) pending.ahead = leaseSize;
     });
   }
 
@@ -158,6 +190,7 @@ export class RedisThrottlerStorage
   }
 
   reset(key: string, tier: string): Promise<void> {
+    this.leases.delete(key);
     return new Promise((resolve) => {
       const pending = this.pending(key, tier);
       pending.reset = true;
@@ -166,6 +199,7 @@ export class RedisThrottlerStorage
   }
 
   onApplicationShutdown(): void {
+    clearInterval(this.leaseSweeper);
     this.connection.destroy();
     this.local.onApplicationShutdown();
   }
@@ -213,9 +247,15 @@ export class RedisThrottlerStorage
     const changes: string[] = [];
     const traced: Context[] = [];
     let hits = 0;
-    for (const [key, { ttlMs, waiters, refunds, reset }] of batch) {
+    const sentAt = Date.now();
+    for (const [key, { ttlMs, waiters, ahead, refunds, reset }] of batch) {
       keys.push(key);
-      changes.push(String(ttlMs), String(waiters.length), String(refunds), reset ? '1' : '0');
+      changes.push(
+        String(ttlMs),
+        String(waiters.length + ahead),
+        String(refunds),
+        reset ? '1' : '0',
+      );
       hits += waiters.length;
       for (const { traced: context } of waiters) if (context) traced.push(context);
     }
@@ -244,13 +284,14 @@ export class RedisThrottlerStorage
         clearTimeout(timer);
         span?.end();
         let index = 0;
-        for (const { waiters, settled } of batch.values()) {
+        for (const [key, { waiters, ahead, ttlMs, settled }] of batch) {
           const total = reply[index++];
           const msLeft = reply[index++];
-          const first = total - waiters.length + 1;
+          const first = total - waiters.length - ahead + 1;
           for (let i = 0; i < waiters.length; i++) {
             waiters[i].resolve(windowRecord(first + i, msLeft, waiters[i].limit));
           }
+          if (ahead > 0) this.keepLease(key, first + waiters.length, total, sentAt + msLeft, ttlMs);
           if (settled) for (const done of settled) done();
         }
       },
@@ -272,6 +313,8 @@ export class RedisThrottlerStorage
     const now = Date.now();
     for (const [key, pending] of batch) {
       const { waiters, settled } = pending;
+      const lease = pending.ahead > 0 ? this.leases.get(key) : undefined;
+      if (lease) lease.refilling = false;
       if (pending.local) {
         if (pending.reset) void this.local.reset(key);
         for (let i = 0; i < pending.refunds; i++) this.local.take(key, now);
@@ -296,6 +339,7 @@ export class RedisThrottlerStorage
         ttlMs: 0,
         local: this.localTiers.has(tier),
         waiters: [],
+        ahead: 0,
         refunds: 0,
         reset: false,
         settled: undefined,
@@ -303,5 +347,36 @@ export class RedisThrottlerStorage
       this.batch.set(key, pending);
     }
     return pending;
+  }
+
+  /** Counts a key of `tier` with this `limit` takes ahead: 0 for exact tiers and small limits. */
+  private leaseSize(tier: string, limit: number): number {
+    const share = this.leaseShares.get(tier);
+    if (share === undefined) return 0;
+    const size = Math.floor(limit * share);
+    return size > 1 ? size : 0;
+  }
+
+  /** Another block for `key`'s lease, taken with the next batch. */
+  private takeAhead(key: string, tier: string, ttlMs: number, size: number): void {
+    const pending = this.pending(key, tier);
+    pending.ttlMs = ttlMs;
+    pending.ahead = size;
+  }
+
+  /** Counts `first`…`last` of the window ending at `endsAt`, taken for this process. */
+  private keepLease(key: string, first: number, last: number, endsAt: number, ttlMs: number): void {
+    const lease = this.leases.get(key);
+    // the same window if it ends when the lease's does, give or take the calls' round trips
+    if (lease !== undefined && Math.abs(lease.endsAt - endsAt) < ttlMs / 2) {
+      lease.add(first, last);
+    } else {
+      this.leases.set(key, new Lease(first, last, endsAt));
+    }
+  }
+
+  private sweepLeases(): void {
+    const now = Date.now();
+    for (const [key, lease] of this.leases) if (lease.endsAt <= now) this.leases.delete(key);
   }
 }

@@ -31,6 +31,11 @@ function createStorage(options: RateLimitModuleOptions): ThrottlerStorage {
       options.redisConnection,
       options.storageTimeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS,
       new Set(options.localFallbackTiers),
+      new Map(
+        Object.entries(options.tiers)
+          .filter(([, tier]) => tier.leaseShare !== undefined && tier.leaseShare > 0)
+          .map(([name, tier]) => [name, tier.leaseShare!]),
+      ),
     );
   }
   const workers = options.clusterWorkers ?? 0;

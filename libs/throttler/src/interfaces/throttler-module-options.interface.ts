@@ -7,6 +7,15 @@ export interface RateLimitTier {
   limit: number;
   /** Window length in milliseconds. */
   ttlMs: number;
+  /**
+   * With Redis: the share of `limit` (0–1) a process takes ahead for a key and hands out
+   * without a round trip. Never admits more than the limit; a key may be refused up to about
+   * one block per other process early. Blocks under 2 counts are not taken. Leave it unset on
+   * tiers that refund or reset (failed logins) and where every count must be exact.
+   * @default undefined (every hit is counted in Redis as it comes)
+   * @example leaseShare: 0.01 // 600/1m: blocks of 6
+   */
+  leaseShare?: number;
 }
 
 /**
