@@ -288,11 +288,12 @@ export class PostsImportService implements OnApplicationBootstrap, OnApplication
       drain(body);
     }
     const id = randomUUID();
-    await this.database.transaction(async (manager) => {
+    // read inside the transaction: once it commits, a worker may take the job at once
+    return this.database.transaction(async (manager) => {
       await this.jobs.enqueue(IMPORT_POSTS_JOB, { authorId }, { id, ownerId: authorId }, manager);
       await this.posts.storeUpload(id, Buffer.concat(pieces, size), manager);
+      return (await this.jobs.find(id, authorId, manager))!;
     });
-    return (await this.jobs.find(id, authorId))!;
   }
 
   /**

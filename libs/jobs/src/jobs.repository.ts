@@ -106,12 +106,12 @@ export class JobsRepository {
     );
   }
 
-  /** The job if it belongs to `ownerId`. */
-  async find(id: string, ownerId: number): Promise<JobView | undefined> {
-    const rows = (await this.dataSource.query(`${JOB_SELECT} WHERE r.id = $1 AND r.owner_id = $2`, [
-      id,
-      ownerId,
-    ])) as JobRow[];
+  /** The job if it belongs to `ownerId`; with `manager`, as that transaction sees it. */
+  async find(id: string, ownerId: number, manager?: EntityManager): Promise<JobView | undefined> {
+    const rows = (await (manager ?? this.dataSource).query(
+      `${JOB_SELECT} WHERE r.id = $1 AND r.owner_id = $2`,
+      [id, ownerId],
+    )) as JobRow[];
     return rows[0] && toView(rows[0]);
   }
 

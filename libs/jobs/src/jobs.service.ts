@@ -227,9 +227,12 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     return this.repository.ended(ids);
   }
 
-  /** The job, or `undefined` when there is none with that id that belongs to `ownerId`. */
-  find(id: string, ownerId: number): Promise<JobView | undefined> {
-    return this.repository.find(id, ownerId);
+  /**
+   * The job, or `undefined` when there is none with that id that belongs to `ownerId`; with
+   * `manager`, as that transaction sees it (a job it enqueued, before any worker took it).
+   */
+  find(id: string, ownerId: number, manager?: EntityManager): Promise<JobView | undefined> {
+    return this.repository.find(id, ownerId, manager);
   }
 
   /** The owner's jobs, newest first, after the job `before` (keyset pagination). */
