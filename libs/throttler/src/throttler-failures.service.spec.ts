@@ -120,6 +120,7 @@ describe(RateLimitFailuresService.name, () => {
     it('answers 503 when the storage cannot count', async () => {
       const broken = make({
         increment: () => Promise.reject(new Error('down')),
+        incrementNow: () => undefined,
         refund: () => Promise.resolve(),
         reset: () => Promise.resolve(),
       });

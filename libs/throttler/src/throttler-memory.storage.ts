@@ -23,7 +23,11 @@ export class MemoryThrottlerStorage implements RateLimitStorage, OnApplicationSh
   }
 
   increment(key: string, ttlMs: number, limit: number): Promise<ThrottlerStorageRecord> {
-    return Promise.resolve(this.hit(key, ttlMs, limit, Date.now()));
+    return Promise.resolve(this.incrementNow(key, ttlMs, limit));
+  }
+
+  incrementNow(key: string, ttlMs: number, limit: number): ThrottlerStorageRecord {
+    return this.hit(key, ttlMs, limit, Date.now());
   }
 
   /** Counts one hit at `now`; the window starts with the key's first hit. */

@@ -158,27 +158,38 @@ export class RedisThrottlerStorage
     _blockDuration: number,
     tier: string,
   ): Promise<ThrottlerStorageRecord> {
-    const leaseSize = this.leaseSize(tier, limit);
-    let lease: Lease | undefined;
-    if (leaseSize > 0 && (lease = this.leases.get(key)) !== undefined) {
-      const now = Date.now();
-      if (lease.endsAt <= now) {
-        this.leases.delete(key);
-        lease = undefined;
-      } else if (lease.spend()) {
-        if (lease.wantsRefill(leaseSize)) {
-          lease.refilling = true;
-          this.takeAhead(key, tier, ttlMs, leaseSize);
-        }
-        return Promise.resolve(windowRecord(lease.spent, lease.endsAt - now, limit));
-      }
-    }
+    const leased = this.incrementNow(key, ttlMs, limit, tier);
+    if (leased !== undefined) return Promise.resolve(leased);
     return new Promise((resolve, reject) => {
       const pending = this.pending(key, tier);
       pending.ttlMs = ttlMs;
       pending.waiters.push({ limit, traced: recordedContext(), resolve, reject });
-      if (leaseSize > 0 && !lease?.refilling) pending.ahead = leaseSize;
+      const leaseSize = this.leaseSize(tier, limit);
+      if (leaseSize > 0 && !this.leases.get(key)?.refilling) pending.ahead = leaseSize;
     });
+  }
+
+  /** A count of this process's lease on `key`, if it has one left in the window. */
+  incrementNow(
+    key: string,
+    ttlMs: number,
+    limit: number,
+    tier: string,
+  ): ThrottlerStorageRecord | undefined {
+    const lease = this.leases.get(key);
+    if (lease === undefined) return undefined;
+    const now = Date.now();
+    if (lease.endsAt <= now) {
+      this.leases.delete(key);
+      return undefined;
+    }
+    if (!lease.spend()) return undefined;
+    const leaseSize = this.leaseSize(tier, limit);
+    if (lease.wantsRefill(leaseSize)) {
+      lease.refilling = true;
+      this.takeAhead(key, tier, ttlMs, leaseSize);
+    }
+    return windowRecord(lease.spent, lease.endsAt - now, limit);
   }
 
   refund(key: string, tier: string): Promise<void> {

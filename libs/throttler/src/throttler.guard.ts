@@ -7,7 +7,7 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InjectThrottlerStorage, ThrottlerException, ThrottlerStorage } from '@nestjs/throttler';
+import { InjectThrottlerStorage, ThrottlerException } from '@nestjs/throttler';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
@@ -26,7 +26,7 @@ import {
 } from './throttler.constants';
 import { RATE_LIMIT_MODULE_OPTIONS } from './throttler.module-definition';
 import { readRouteThrottles } from './throttler.nest-metadata';
-import type { ThrottlerStorageRecord } from './throttler.storage';
+import type { RateLimitStorage, ThrottlerStorageRecord } from './throttler.storage';
 import { RateLimitIdentify, RateLimitModuleOptions } from './interfaces';
 
 /** One counter a request hits: a tier and the key source of its counter on this route. */
@@ -65,7 +65,6 @@ const UNCOUNTED: ThrottlerStorageRecord = Object.freeze({
   isBlocked: false,
   timeToBlockExpire: 0,
 });
-const NOT_COUNTED = Promise.resolve(undefined);
 const USER_KEY = 'u:';
 
 /**
@@ -98,7 +97,7 @@ export class RateLimitGuard implements CanActivate {
 
   constructor(
     @Inject(RATE_LIMIT_MODULE_OPTIONS) private readonly options: RateLimitModuleOptions,
-    @InjectThrottlerStorage() private readonly storage: ThrottlerStorage,
+    @InjectThrottlerStorage() private readonly storage: RateLimitStorage,
     private readonly reflector: Reflector,
     @InjectMetric(RATE_LIMIT_REJECTIONS_METRIC) private readonly rejections: Counter<'tier'>,
     @InjectMetric(RATE_LIMIT_STORAGE_FAILURES_METRIC) private readonly storageFailures: Counter,
@@ -118,43 +117,58 @@ export class RateLimitGuard implements CanActivate {
 
     const client = plan.needsClient ? this.clientKey(request) : '';
     const reply = context.getArgByIndex<FastifyReply>(1);
-    // Most routes have one counter: one `then` on its hit, without a `Promise.all`.
+    // Most routes have one counter: answered at once when the storage has its count at hand
+    // (process memory, a lease), else one `then` on its hit, without a `Promise.all`.
     if (checks.length === 1) {
-      return this.hit(checks[0], request, client).then(
-        (record) => this.conclude(checks, [record], reply),
+      const counted = this.count(checks[0], request, client);
+      if (!(counted instanceof Promise)) return this.conclude(checks, [counted], reply, false);
+      return counted.then(
+        (record) => this.conclude(checks, [record], reply, true),
         this.unavailable,
       );
     }
+    const counted = checks.map((check) => this.count(check, request, client));
+    if (!counted.some((count) => count instanceof Promise)) {
+      return this.conclude(checks, counted as (ThrottlerStorageRecord | undefined)[], reply, false);
+    }
     if (plan.checksFailAlone) {
       return Promise.all(
-        checks.map((check) => this.hit(check, request, client).catch(this.uncounted)),
-      ).then((records) => this.conclude(checks, records, reply));
+        counted.map((count) => (count instanceof Promise ? count.catch(this.uncounted) : count)),
+      ).then((records) => this.conclude(checks, records, reply, true));
     }
-    return Promise.all(checks.map((check) => this.hit(check, request, client))).then(
-      (records) => this.conclude(checks, records, reply),
+    return Promise.all(counted).then(
+      (records) => this.conclude(checks, records, reply, true),
       this.unavailable,
     );
   }
 
-  private hit(
+  /**
+   * One hit on `check`'s counter: its count when the storage has it at once, else the promise
+   * of it; `undefined` when the request has no key for it (no signed-in user, no body field).
+   */
+  private count(
     check: Check,
     request: FastifyRequest,
     client: string,
-  ): Promise<ThrottlerStorageRecord | undefined> {
+  ): ThrottlerStorageRecord | undefined | Promise<ThrottlerStorageRecord> {
     let key: string;
     if (check.source === 'client') {
       key = client;
     } else if (check.source === 'user') {
-      if (!client.startsWith(USER_KEY)) return NOT_COUNTED;
+      if (!client.startsWith(USER_KEY)) return undefined;
       key = client;
     } else if (check.source === 'address') {
       key = `a:${clientAddressKey(request.ip)}`;
     } else {
       const normalised = bodyKey(request.body, check.field);
-      if (normalised === undefined) return NOT_COUNTED;
+      if (normalised === undefined) return undefined;
       key = normalised;
     }
-    return this.storage.increment(check.keyPrefix + key, check.ttlMs, check.limit, 0, check.tier);
+    key = check.keyPrefix + key;
+    return (
+      this.storage.incrementNow(key, check.ttlMs, check.limit, check.tier) ??
+      this.storage.increment(key, check.ttlMs, check.limit, 0, check.tier)
+    );
   }
 
   /** `u:<user id>` for an authenticated caller, `a:<address>` otherwise. */
@@ -165,12 +179,14 @@ export class RateLimitGuard implements CanActivate {
 
   /**
    * Sends the headers of the counter closest to its limit and, when any counter is over its
-   * limit, refuses with `429` and `Retry-After` (the longest wait among them).
+   * limit, refuses with `429` and `Retry-After` (the longest wait among them). `asked` says
+   * the storage answered a call for them: only that ends an outage (counts at hand do not).
    */
   private conclude(
     checks: readonly Check[],
     records: readonly (ThrottlerStorageRecord | undefined)[],
     reply: FastifyReply,
+    asked: boolean,
   ): true {
     let tightest = -1;
     let tightestRemaining = Infinity;
@@ -197,7 +213,7 @@ export class RateLimitGuard implements CanActivate {
         rejectedTier = check.tier;
       }
     }
-    if (this.storageFailing && allCounted) this.storageRecovered();
+    if (this.storageFailing && asked && allCounted) this.storageRecovered();
     if (tightest === -1) return true;
     reply.header('ratelimit-limit', checks[tightest].limit);
     reply.header('ratelimit-remaining', Math.max(0, tightestRemaining));

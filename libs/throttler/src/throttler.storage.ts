@@ -11,6 +11,16 @@ export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increm
  */
 export interface RateLimitStorage extends ThrottlerStorage {
   /**
+   * One hit's count when the storage has it at once (process memory, a lease of counts taken
+   * from Redis ahead), else `undefined`, and `increment` counts it. Never fails.
+   */
+  incrementNow(
+    key: string,
+    ttlMs: number,
+    limit: number,
+    tier: string,
+  ): ThrottlerStorageRecord | undefined;
+  /**
    * Takes one hit back from `key`'s current window; nothing when the window has ended.
    * @param tier the tier the key counts for (decides the fallback during an outage)
    */
