@@ -41,10 +41,13 @@ export class TurnBatchedDestination implements DestinationStream {
     }
   }
 
-  /** Shutdown: what this and SonicBoom hold, written out before returning. */
+  /**
+   * Shutdown: what SonicBoom has queued, then the lines held here, written before returning. A
+   * write SonicBoom already has in flight finishes by itself (the event loop waits for it).
+   */
   flushSync(): void {
-    this.release();
     this.target.flushSync();
+    this.writeOutSync();
   }
 
   private readonly release = (): void => {
@@ -64,7 +67,7 @@ export class TurnBatchedDestination implements DestinationStream {
     try {
       writeSync(this.fd, lines);
     } catch {
-      // the process is exiting and its output is closed: nothing left to try
+      // the output is closed (the process is ending): nothing left to try
     }
   }
 
