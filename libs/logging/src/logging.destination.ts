@@ -24,7 +24,6 @@ type BufferSonicBoom = Omit<SonicBoom, 'write'> & { write(data: Buffer): boolean
 export class TurnBatchedDestination implements DestinationStream {
   private readonly target: BufferSonicBoom;
   private pending = '';
-  private scheduled = false;
 
   /** Writes to `fd` without waiting for each write (SonicBoom through `pino.destination`). */
   constructor(private readonly fd: number) {
@@ -34,11 +33,9 @@ export class TurnBatchedDestination implements DestinationStream {
   }
 
   write(line: string): void {
+    // the turn's first line schedules the release; held lines mean one is scheduled
+    if (this.pending === '') setImmediate(this.release);
     this.pending += line;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.release);
-    }
   }
 
   /**
@@ -51,7 +48,6 @@ export class TurnBatchedDestination implements DestinationStream {
   }
 
   private readonly release = (): void => {
-    this.scheduled = false;
     const lines = this.take();
     if (lines === '') return;
     try {

@@ -33,7 +33,7 @@ function createStorage(options: RateLimitModuleOptions): ThrottlerStorage {
       new Set(options.localFallbackTiers),
       new Map(
         Object.entries(options.tiers)
-          .filter(([, tier]) => tier.leaseShare !== undefined && tier.leaseShare > 0)
+          .filter(([, tier]) => (tier.leaseShare ?? 0) > 0)
           .map(([name, tier]) => [name, tier.leaseShare!]),
       ),
     );
